@@ -1,0 +1,1 @@
+"""Platform-free engine of the Secondary Teaching for Mastery assistant."""

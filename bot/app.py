@@ -1,0 +1,112 @@
+"""Wiring: settings → knowledge, store, engine → one aiohttp application serving every front end."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from bot.engine import Engine
+from bot.flows import Flow
+from bot.metrics import CONTENT_TYPE, Metrics
+from bot.settings import Settings
+from bot.store.base import Store
+from bot.store.sql import SqlStore
+from knowledge.loader import Knowledge, load_knowledge
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Services:
+    settings: Settings
+    knowledge: Knowledge
+    store: SqlStore
+    engine: Engine
+    metrics: Metrics
+
+
+SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
+
+
+def build_flows(knowledge: Knowledge, store: Store, settings: Settings) -> list[Flow]:
+    """The multi-step flows the engine offers. Each flow module registers itself here."""
+    return []
+
+
+def build_services(settings: Settings, *, store: SqlStore | None = None) -> Services:
+    knowledge = load_knowledge(settings.knowledge_dir)
+    store = store or SqlStore(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+    )
+    metrics = Metrics()
+    engine = Engine(
+        knowledge,
+        store,
+        flows=build_flows(knowledge, store, settings),
+        observer=metrics,
+        max_chars=settings.max_message_chars,
+    )
+    return Services(settings, knowledge, store, engine, metrics)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    services = request.app[SERVICES]
+    database = await services.store.ping()
+    body = {
+        "status": "ok" if database else "degraded",
+        "database": "ok" if database else "unreachable",
+        "faq_entries": len(services.engine.knowledge.faq),
+    }
+    return web.json_response(body, status=200 if database else 503)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body = request.app[SERVICES].metrics.render()
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+def create_app(settings: Settings | None = None, *, services: Services | None = None) -> web.Application:
+    """One aiohttp application for every front end: web chat, Slack (when configured) and Teams."""
+    from adapters.slack.app import setup_slack
+    from adapters.teams.app import setup_teams
+    from adapters.web.routes import setup_web
+
+    settings = settings or Settings()
+    services = services or build_services(settings)
+    app = web.Application(client_max_size=1024 * 1024, middlewares=[_json_errors])
+    app[SERVICES] = services
+    app.cleanup_ctx.append(_lifecycle)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/metrics", metrics)
+    setup_web(app, services.engine)
+    setup_slack(app, services)
+    setup_teams(app, services)
+    return app
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    services = app[SERVICES]
+    if services.settings.migrate_on_start:
+        await services.store.open()
+    log.info("server_started", extra={"database": services.store.dialect, "faq": len(services.knowledge.faq)})
+    yield
+    await services.store.close()
+
+
+@web.middleware
+async def _json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """No stack trace ever reaches a user: unexpected errors become a short JSON 500."""
+    try:
+        return await handler(request)
+    except web.HTTPException:
+        raise
+    except Exception:
+        log.exception("request_failed", extra={"path": request.path})
+        return web.json_response({"error": "internal error"}, status=500)

@@ -1,0 +1,380 @@
+"""The conversation engine: `handle(inbound) -> replies`, the same for every front end.
+
+Order of decisions for each message: bad input → interruptions (help, cancel, restart) → the active
+flow's step → flow entry intents → greetings and thanks → FAQ → honest fallback.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from bot.faq import FaqMatcher, MatchResult, answer_text
+from bot.flows import Flow, FlowContext, FlowResult
+from bot.messages import Choice, Inbound, Link, Reply
+from bot.normalise import clean_user_text
+from bot.privacy import mask_personal
+from bot.state import ConversationState, SavedChoice, parse_state, utcnow
+from bot.store.base import ConversationSlot, FeedbackRecord, Store, UnansweredRecord
+from knowledge.loader import Knowledge
+from knowledge.models import FaqEntry
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 4000
+
+
+class Observer(Protocol):
+    def observe(self, platform: str, outcome: str, seconds: float) -> None: ...
+
+
+@dataclass
+class _Turn:
+    inbound: Inbound
+    state: ConversationState
+    slot: ConversationSlot
+    today: dt.date
+    text: str = ""
+    action: str | None = None
+    normalised: str = ""
+    outcome: str = "message"
+    replies: list[Reply] = field(default_factory=list)
+
+
+class Engine:
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        store: Store,
+        *,
+        flows: Iterable[Flow] = (),
+        today: Callable[[], dt.date] = dt.date.today,
+        observer: Observer | None = None,
+        max_chars: int = MAX_MESSAGE_CHARS,
+    ) -> None:
+        self.store = store
+        self._today = today
+        self._observer = observer
+        self.max_chars = max_chars
+        self._flows: dict[str, Flow] = {}
+        self._flow_for_intent: dict[str, Flow] = {}
+        for flow in flows:
+            self._flows[flow.name] = flow
+            for intent in flow.intents:
+                self._flow_for_intent[intent] = flow
+        self.reload(knowledge)
+
+    def reload(self, knowledge: Knowledge) -> None:
+        """Swap in new knowledge (already validated). Conversations carry on with the new answers."""
+        matcher = FaqMatcher(knowledge)
+        norm = matcher.normaliser.normalise
+        intents = {
+            name: frozenset(norm(p) for p in phrases) for name, phrases in knowledge.lexicon.intents.items()
+        }
+        greetings = frozenset(norm(g) for g in knowledge.lexicon.greetings)
+        thanks = frozenset(norm(t) for t in knowledge.lexicon.thanks)
+        # One assignment of a tuple, so a message in flight never sees half-old, half-new knowledge.
+        self._live = (knowledge, matcher, intents, greetings, thanks)
+
+    @property
+    def knowledge(self) -> Knowledge:
+        return self._live[0]
+
+    @property
+    def matcher(self) -> FaqMatcher:
+        return self._live[1]
+
+    # -- entry point ---------------------------------------------------------------------------
+    async def handle(self, inbound: Inbound) -> list[Reply]:
+        started = time.perf_counter()
+        outcome = "error"
+        try:
+            rejected = self._reject(inbound)
+            if rejected is not None:
+                outcome = "invalid"
+                return [rejected]
+            async with self.store.conversation(inbound.key) as slot:
+                turn = await self._run(inbound, slot)
+                outcome = turn.outcome
+                return turn.replies
+        except Exception:
+            log.exception("message_failed", extra={"platform": inbound.key.platform})
+            return [Reply(self.knowledge.texts.error, kind="error")]
+        finally:
+            seconds = time.perf_counter() - started
+            log.info(
+                "message_handled",
+                extra={"platform": inbound.key.platform, "outcome": outcome, "ms": round(seconds * 1000, 2)},
+            )
+            if self._observer is not None:
+                self._observer.observe(inbound.key.platform, outcome, seconds)
+
+    def _reject(self, inbound: Inbound) -> Reply | None:
+        texts = self.knowledge.texts
+        if inbound.action:
+            return None
+        if inbound.text is None:
+            return Reply(texts.not_text, kind="error")
+        if len(inbound.text) > self.max_chars:
+            return Reply(texts.too_long.format(limit=f"{self.max_chars:,}"), kind="error")
+        text = clean_user_text(inbound.text)
+        if not text:
+            return Reply(texts.empty_message, kind="error")
+        if not any(ch.isalnum() for ch in text):
+            return Reply(texts.not_text, kind="error")
+        return None
+
+    async def _run(self, inbound: Inbound, slot: ConversationSlot) -> _Turn:
+        state, was_reset = parse_state(slot.state)
+        turn = _Turn(inbound=inbound, state=state, slot=slot, today=self._today())
+        if was_reset:
+            turn.replies.append(Reply(self.knowledge.texts.state_reset))
+        turn.text = clean_user_text(inbound.text or "")
+        turn.normalised = self.matcher.normaliser.normalise(turn.text)
+        turn.action = inbound.action or self._typed_choice(turn)
+        await self._decide(turn)
+        state = turn.state  # a restart replaces it
+        last_choices = next((r.choices for r in reversed(turn.replies) if r.choices), ())
+        state.choices = [SavedChoice.of(c) for c in last_choices]
+        state.updated_at = utcnow()
+        slot.save(state.model_dump(mode="json"))
+        return turn
+
+    def _typed_choice(self, turn: _Turn) -> str | None:
+        """A typed '2' or a typed button label picks that button from the last reply."""
+        choices = turn.state.choices
+        if not choices or not turn.text:
+            return None
+        if turn.text.isdigit() and 1 <= int(turn.text) <= len(choices):
+            return choices[int(turn.text) - 1].value
+        norm = self.matcher.normaliser.normalise
+        for choice in choices:
+            if norm(choice.label) == turn.normalised:
+                return choice.value
+        return None
+
+    # -- decisions -----------------------------------------------------------------------------
+    async def _decide(self, turn: _Turn) -> None:
+        _, _, intents, greetings, thanks = self._live
+        texts = self.knowledge.texts
+        intent = next((name for name, phrases in intents.items() if turn.normalised in phrases), None)
+        if turn.action is not None:
+            menu = turn.action.removeprefix("menu:") if turn.action.startswith("menu:") else None
+            if menu in ("help", "cancel", "restart"):
+                intent = menu
+
+        if intent == "help":
+            turn.replies.append(self._help())
+            if turn.state.flow is not None:
+                turn.replies.extend(self._reprompt(turn))
+            return
+        if intent == "cancel":
+            turn.state.pending_question = None
+            if turn.state.flow is None:
+                turn.replies.append(Reply(texts.nothing_to_cancel, choices=self._menu()))
+            else:
+                log.info("flow_cancelled", extra={"flow": turn.state.flow.name})
+                turn.state.flow = None
+                turn.replies.append(Reply(texts.cancelled, choices=self._menu()))
+            return
+        if intent == "restart":
+            turn.state = ConversationState()
+            turn.replies.append(Reply(texts.restarted))
+            turn.replies.append(Reply(texts.greeting, choices=self._menu()))
+            return
+
+        flow_input = turn.action is None or turn.action.startswith("flow:")
+        if turn.state.flow is not None and flow_input and await self._flow_step(turn):
+            return
+
+        if turn.action is not None:
+            await self._act(turn)
+            return
+
+        if intent in ("fit", "contact"):
+            await self._start_intent(turn, intent)
+            return
+        if turn.normalised in greetings:
+            turn.replies.append(Reply(texts.greeting, choices=self._menu()))
+            return
+        if turn.normalised in thanks:
+            turn.replies.append(Reply(texts.you_are_welcome))
+            return
+        self._answer_question(turn)
+
+    def _context(self, turn: _Turn) -> FlowContext:
+        return FlowContext(
+            knowledge=self.knowledge,
+            today=turn.today,
+            now=utcnow(),
+            inbound=turn.inbound,
+            conversation=turn.state,
+            slot=turn.slot,
+            normalise=self.matcher.normaliser.normalise,
+        )
+
+    async def _flow_step(self, turn: _Turn) -> bool:
+        """Give the message to the active flow. False when the flow left it for the FAQ."""
+        assert turn.state.flow is not None
+        flow = self._flows.get(turn.state.flow.name)
+        if flow is None:  # a flow that no longer exists: drop it politely
+            turn.state.flow = None
+            return False
+        ctx = self._context(turn)
+        result = await flow.step(ctx, turn.state.flow)
+        if not result.consumed:
+            self._answer_question(turn)
+            turn.replies.append(Reply(self.knowledge.texts.resume_flow))
+            turn.replies.extend(flow.reprompt(ctx, turn.state.flow))
+            turn.outcome = f"{flow.name}:interrupted"
+            return True
+        self._apply(turn, result, flow.name)
+        return True
+
+    def _apply(self, turn: _Turn, result: FlowResult, name: str) -> None:
+        turn.state.flow = result.flow
+        turn.replies.extend(result.replies)
+        turn.outcome = f"{name}:{result.flow.step if result.flow else 'done'}"
+
+    def _reprompt(self, turn: _Turn) -> list[Reply]:
+        flow_state = turn.state.flow
+        flow = self._flows.get(flow_state.name) if flow_state else None
+        if flow is None or flow_state is None:
+            return []
+        return [Reply(self.knowledge.texts.resume_flow), *flow.reprompt(self._context(turn), flow_state)]
+
+    async def _start_intent(self, turn: _Turn, intent: str, seed: dict[str, str] | None = None) -> None:
+        flow = self._flow_for_intent.get(intent)
+        if flow is not None:
+            result = await flow.start(self._context(turn), dict(seed or {}))
+            self._apply(turn, result, flow.name)
+            return
+        texts = self.knowledge.texts
+        if intent == "contact":
+            turn.outcome = "contact"
+            turn.replies.append(Reply(texts.contact_hub.format(hub_contact=texts.hub_contact)))
+            return
+        self._answer_question(turn)
+
+    async def _act(self, turn: _Turn) -> None:
+        action = turn.action or ""
+        kind, _, rest = action.partition(":")
+        texts = self.knowledge.texts
+        if kind == "faq" and rest == "none":
+            if turn.state.pending_question:
+                self._log_unanswered(turn, turn.state.pending_question)
+            turn.state.pending_question = None
+            turn.outcome = "rephrase"
+            turn.replies.append(Reply(texts.rephrase))
+            return
+        if kind == "faq" and rest in self.knowledge.faq_by_id:
+            turn.state.pending_question = None
+            self._reply_with_answer(turn, self.knowledge.faq_by_id[rest])
+            return
+        if kind == "feedback":
+            verdict, _, faq_id = rest.partition(":")
+            if verdict in ("up", "down") and faq_id in self.knowledge.faq_by_id:
+                helpful = verdict == "up"
+                question = turn.state.last_question if turn.state.last_faq == faq_id else None
+                turn.slot.record(
+                    FeedbackRecord(faq_id, helpful, mask_personal(question) if question else None)
+                )
+                turn.outcome = f"feedback:{verdict}"
+                thanks = texts.feedback_thanks_up if helpful else texts.feedback_thanks_down
+                turn.replies.append(Reply(thanks.format(hub_contact=texts.hub_contact)))
+                return
+        if kind == "menu":
+            if rest == "ask":
+                turn.replies.append(Reply(texts.ask_prompt))
+                return
+            if rest in ("fit", "contact"):
+                seed = (
+                    {"question": turn.state.last_question}
+                    if rest == "contact" and turn.state.last_question
+                    else {}
+                )
+                await self._start_intent(turn, rest, seed)
+                return
+        turn.outcome = "unknown_action"
+        turn.replies.append(Reply(texts.unknown_action, choices=self._menu()))
+
+    # -- FAQ -----------------------------------------------------------------------------------
+    def _answer_question(self, turn: _Turn) -> None:
+        result = self.matcher.match(turn.text, context_programme=turn.state.last_programme)
+        turn.state.last_question = turn.text
+        if result.outcome == "answer" and result.best is not None:
+            self._reply_with_answer(turn, result.best.entry, result)
+        elif result.outcome == "ambiguous":
+            self._disambiguate(turn, result)
+        else:
+            self._fallback(turn)
+
+    def _reply_with_answer(self, turn: _Turn, entry: FaqEntry, result: MatchResult | None = None) -> None:
+        knowledge = self.knowledge
+        texts = knowledge.texts
+        source = knowledge.sources[entry.sources[0]]
+        url = knowledge.link_for(entry)
+        links = (Link(f"{texts.source_label}: {source.publisher} – {source.title}", url),) if url else ()
+        turn.state.last_faq = entry.id
+        if entry.programme is not None:
+            turn.state.last_programme = entry.programme
+        turn.outcome = "answer"
+        data = {"faq_id": entry.id}
+        if result is not None and result.best is not None:
+            data["score"] = f"{result.best.score:.1f}"
+        turn.replies.append(
+            Reply(
+                answer_text(entry, turn.today),
+                choices=(
+                    Choice(texts.feedback_up_label, f"feedback:up:{entry.id}"),
+                    Choice(texts.feedback_down_label, f"feedback:down:{entry.id}"),
+                ),
+                links=links,
+                kind="answer",
+                faq_id=entry.id,
+                feedback=True,
+                data=data,
+            )
+        )
+
+    def _disambiguate(self, turn: _Turn, result: MatchResult) -> None:
+        texts = self.knowledge.texts
+        turn.state.pending_question = turn.text
+        turn.outcome = "ambiguous"
+        choices = [Choice(c.entry.question, f"faq:{c.entry.id}") for c in result.candidates]
+        choices.append(Choice(texts.none_of_these, "faq:none"))
+        turn.replies.append(Reply(texts.did_you_mean, choices=tuple(choices), kind="disambiguation"))
+
+    def _fallback(self, turn: _Turn) -> None:
+        texts = self.knowledge.texts
+        self._log_unanswered(turn, turn.text)
+        turn.outcome = "unknown"
+        choices = [Choice(texts.menu_contact, "menu:contact"), Choice(texts.menu_help, "menu:help")]
+        turn.replies.append(
+            Reply(
+                texts.fallback.format(hub_contact=texts.hub_contact), choices=tuple(choices), kind="fallback"
+            )
+        )
+
+    def _log_unanswered(self, turn: _Turn, question: str) -> None:
+        masked = mask_personal(question)
+        turn.slot.record(UnansweredRecord(masked, self.matcher.normaliser.normalise(masked)))
+
+    # -- menus ---------------------------------------------------------------------------------
+    def _menu(self) -> tuple[Choice, ...]:
+        texts = self.knowledge.texts
+        return (
+            Choice(texts.menu_fit, "menu:fit"),
+            Choice(texts.menu_contact, "menu:contact"),
+            Choice(texts.menu_help, "menu:help"),
+        )
+
+    def _help(self) -> Reply:
+        return Reply(self.knowledge.texts.help, choices=self._menu())
+
+    def flows(self) -> Sequence[Flow]:
+        return tuple(self._flows.values())

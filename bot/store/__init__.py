@@ -1,0 +1,1 @@
+"""Storage: one interface (base.Store), one SQLAlchemy implementation for SQLite and PostgreSQL."""

@@ -1,0 +1,76 @@
+"""The one storage interface every backend implements, and the records the engine asks it to keep."""
+
+from __future__ import annotations
+
+import datetime as dt
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bot.messages import ConversationKey
+
+
+@dataclass(frozen=True)
+class FeedbackRecord:
+    faq_id: str
+    helpful: bool
+    question: str | None
+
+
+@dataclass(frozen=True)
+class UnansweredRecord:
+    question: str
+    normalised: str
+
+
+Record = FeedbackRecord | UnansweredRecord
+
+
+@dataclass
+class ConversationSlot:
+    """A conversation held under its lock: read `state`, then `save` and `record` before leaving."""
+
+    key: ConversationKey
+    state: dict[str, Any] | None
+    new_state: dict[str, Any] | None = None
+    records: list[Record] = field(default_factory=list)
+
+    def save(self, state: dict[str, Any]) -> None:
+        self.new_state = state
+
+    def record(self, record: Record) -> None:
+        self.records.append(record)
+
+
+@dataclass(frozen=True)
+class UnansweredSummary:
+    question: str
+    count: int
+    last_seen: dt.datetime
+
+
+@dataclass(frozen=True)
+class FeedbackSummary:
+    faq_id: str
+    helpful: int
+    not_helpful: int
+
+
+class Store(Protocol):
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool: ...
+
+    def conversation(self, key: ConversationKey) -> AbstractAsyncContextManager[ConversationSlot]:
+        """Hold the conversation exclusively (across processes where the backend can), load, then save."""
+        ...
+
+    async def unanswered(self, limit: int = 50) -> list[UnansweredSummary]: ...
+
+    async def feedback(self) -> list[FeedbackSummary]: ...
+
+    async def erase_user(self, user_ref: str) -> int:
+        """Delete every conversation of `user_ref`; returns how many rows went."""
+        ...

@@ -1,0 +1,200 @@
+"""SQLAlchemy async store: SQLite (aiosqlite) by default, PostgreSQL (asyncpg) when the URL says so."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import delete, event, func, select, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.pool import StaticPool
+
+from bot.messages import ConversationKey
+from bot.state import utcnow
+from bot.store.base import (
+    ConversationSlot,
+    FeedbackRecord,
+    FeedbackSummary,
+    UnansweredRecord,
+    UnansweredSummary,
+)
+from bot.store.schema import ConversationRow, FeedbackRow, UnansweredRow
+
+log = logging.getLogger(__name__)
+
+
+def normalise_url(url: str) -> str:
+    """Accept the URLs hosts hand out (postgres://, postgresql://) and pick the async drivers."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
+    if url.startswith("postgresql://"):
+        url = "postgresql+asyncpg://" + url[len("postgresql://") :]
+    if url.startswith("sqlite:///") or url == "sqlite://":
+        url = "sqlite+aiosqlite" + url[len("sqlite") :]
+    return url
+
+
+class _KeyedLocks:
+    """One asyncio.Lock per conversation in this process; released locks are dropped."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users <= 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
+
+
+class SqlStore:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 5,
+        max_overflow: int = 10,
+        pool_timeout: float = 30.0,
+        echo: bool = False,
+    ) -> None:
+        self.url = normalise_url(url)
+        parsed = make_url(self.url)
+        self.dialect = parsed.get_backend_name()
+        kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
+        if self.dialect == "sqlite":
+            memory = parsed.database in (None, "", ":memory:")
+            kwargs["connect_args"] = {"timeout": 30}
+            if memory:
+                kwargs["poolclass"] = StaticPool
+        else:
+            kwargs.update(pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout)
+        self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
+        if self.dialect == "sqlite":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+        self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        self._locks = _KeyedLocks()
+
+    async def open(self) -> None:
+        from bot.migrate import upgrade
+
+        await upgrade(self.engine)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def ping(self) -> bool:
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+            return True
+        except Exception:  # any driver error means "not reachable"
+            log.warning("database ping failed", exc_info=True)
+            return False
+
+    def session(self) -> AsyncSession:
+        return self._sessions()
+
+    def _insert(self, table: Any) -> Any:
+        return pg_insert(table) if self.dialect == "postgresql" else sqlite_insert(table)
+
+    @asynccontextmanager
+    async def conversation(self, key: ConversationKey) -> AsyncIterator[ConversationSlot]:
+        key_str = key.as_str()
+        async with self._locks.hold(key_str), self._sessions() as session, session.begin():
+            now = utcnow()
+            # Make sure the row exists, then lock it: two processes serialise on the row lock.
+            await session.execute(
+                self._insert(ConversationRow)
+                .values(
+                    key=key_str,
+                    platform=key.platform,
+                    user_ref=key.user_ref,
+                    version=0,
+                    state=None,
+                    created_at=now,
+                    updated_at=now,
+                )
+                .on_conflict_do_nothing(index_elements=["key"])
+            )
+            row = (
+                await session.execute(
+                    select(ConversationRow).where(ConversationRow.key == key_str).with_for_update()
+                )
+            ).scalar_one()
+            slot = ConversationSlot(key=key, state=row.state)
+            yield slot
+            if slot.new_state is not None:
+                row.state = slot.new_state
+                row.version = int(slot.new_state.get("version", 0))
+                row.updated_at = now
+            for record in slot.records:
+                if isinstance(record, FeedbackRecord):
+                    session.add(
+                        FeedbackRow(
+                            faq_id=record.faq_id,
+                            helpful=record.helpful,
+                            question=record.question,
+                            platform=key.platform,
+                            created_at=now,
+                        )
+                    )
+                elif isinstance(record, UnansweredRecord):
+                    session.add(
+                        UnansweredRow(
+                            question=record.question,
+                            normalised=record.normalised,
+                            platform=key.platform,
+                            created_at=now,
+                        )
+                    )
+
+    async def unanswered(self, limit: int = 50) -> list[UnansweredSummary]:
+        count = func.count(UnansweredRow.id).label("n")
+        stmt = (
+            select(func.min(UnansweredRow.question), count, func.max(UnansweredRow.created_at))
+            .group_by(UnansweredRow.normalised)
+            .order_by(count.desc(), func.max(UnansweredRow.created_at).desc())
+            .limit(limit)
+        )
+        async with self._sessions() as session:
+            rows = (await session.execute(stmt)).all()
+        return [UnansweredSummary(question=q, count=n, last_seen=last) for q, n, last in rows]
+
+    async def feedback(self) -> list[FeedbackSummary]:
+        up = func.sum(func.cast(FeedbackRow.helpful, type_=ConversationRow.version.type))
+        stmt = select(FeedbackRow.faq_id, up, func.count(FeedbackRow.id)).group_by(FeedbackRow.faq_id)
+        async with self._sessions() as session:
+            rows = (await session.execute(stmt)).all()
+        return [
+            FeedbackSummary(faq_id=faq_id, helpful=int(ups or 0), not_helpful=int(total) - int(ups or 0))
+            for faq_id, ups, total in sorted(rows)
+        ]
+
+    async def erase_user(self, user_ref: str) -> int:
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                delete(ConversationRow).where(ConversationRow.user_ref == user_ref)
+            )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()

@@ -1,0 +1,1 @@
+"""Programme knowledge: YAML data files, pydantic models, and the validating loader."""

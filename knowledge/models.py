@@ -1,0 +1,133 @@
+"""Pydantic models for the programme knowledge: every YAML file in knowledge/data is validated here."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+
+Topic = Literal[
+    "about",  # what the programme / organisation is
+    "eligibility",  # who can take part
+    "cost",  # cost, funding, release payments
+    "time",  # time commitment, duration, days
+    "involved",  # what participants do
+    "learn",  # what participants learn, outcomes
+    "apply",  # how to apply, who to contact
+    "dates",  # deadlines, start dates, which year
+    "changes",  # what changed (2025 Specialist Programme)
+    "evidence",  # results, impact, testimonials
+    "myth",  # myths and answers from the leaflet
+    "contact",  # Maths Hubs, NCETM, who to talk to
+]
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
+
+
+class Source(Frozen):
+    """One of the seed pages every fact comes from."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    seed_file: str = Field(pattern=r"^\d{3}_[0-9a-f]{16}\.txt$")
+    title: str
+    publisher: str
+    url: HttpUrl | None = None
+    published: str = Field(description="When the page was written, as precisely as the page says")
+
+
+class DatedAnswer(Frozen):
+    """An answer that changes when a date passes (e.g. an application deadline)."""
+
+    date: dt.date
+    answer_after: str = Field(min_length=1, description="Answer to give once `date` is in the past")
+
+
+class Programme(Frozen):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    name: str
+    short_name: str
+    aliases: tuple[str, ...] = Field(
+        default=(), description="Other names users type; used to spot which programme a question is about"
+    )
+    summary: str
+    url: HttpUrl
+    sources: tuple[str, ...] = Field(min_length=1)
+
+
+class FaqEntry(Frozen):
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    programme: str | None = Field(description="Programme id, or null for general questions")
+    topic: Topic
+    question: str = Field(min_length=3)
+    phrasings: tuple[str, ...] = Field(min_length=2)
+    answer: str = Field(min_length=1)
+    dated: DatedAnswer | None = None
+    link: HttpUrl | None = Field(default=None, description="Defaults to the programme's url")
+    sources: tuple[str, ...] = Field(min_length=1)
+
+    @field_validator("phrasings")
+    @classmethod
+    def _no_blank_phrasings(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not p.strip() for p in value):
+            raise ValueError("phrasings must not be blank")
+        return value
+
+
+class Texts(Frozen):
+    """Every sentence the bot says that is not an FAQ answer. `{name}` fields are filled by the engine."""
+
+    greeting: str
+    you_are_welcome: str
+    ask_prompt: str
+    help: str
+    fallback: str
+    did_you_mean: str
+    none_of_these: str
+    rephrase: str
+    feedback_prompt: str
+    feedback_thanks_up: str
+    feedback_thanks_down: str
+    cancelled: str
+    nothing_to_cancel: str
+    restarted: str
+    empty_message: str
+    too_long: str
+    not_text: str
+    unknown_action: str
+    state_reset: str
+    source_label: str
+    error: str
+    hub_contact: str
+    contact_hub: str
+    resume_flow: str
+    menu_ask: str
+    menu_fit: str
+    menu_contact: str
+    menu_help: str
+    choice_none: str
+    feedback_up_label: str
+    feedback_down_label: str
+
+
+class Lexicon(Frozen):
+    """Normalisation data for the FAQ matcher: abbreviations, spellings, topic cue words."""
+
+    abbreviations: dict[str, str] = Field(
+        description="Whole-word replacements, e.g. dwg -> development work group"
+    )
+    spellings: dict[str, str] = Field(description="US or misspelt word -> British form")
+    stopwords: tuple[str, ...] = ()
+    topic_cues: dict[Topic, tuple[str, ...]] = Field(
+        description="Words or phrases that signal a question's topic (after normalisation)"
+    )
+    follow_up_cues: tuple[str, ...] = Field(
+        default=(), description="Words that point back at the programme last discussed (it, this, that ...)"
+    )
+    greetings: tuple[str, ...] = ()
+    thanks: tuple[str, ...] = ()
+    intents: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict, description="Phrases that start a flow or command, keyed by intent name"
+    )

@@ -1,0 +1,196 @@
+"""Conversation behaviour through the platform-free engine, on the small fixed knowledge set."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+
+from bot.engine import Engine
+from bot.messages import ConversationKey, Inbound
+from bot.store.sql import SqlStore
+from knowledge.loader import Knowledge
+from tests.helpers import Conversation, fixed_today
+
+
+@pytest.fixture
+def engine(small_knowledge: Knowledge, memory_store: SqlStore) -> Engine:
+    return Engine(small_knowledge, memory_store, today=fixed_today(dt.date(2026, 11, 30)))
+
+
+async def test_greeting_offers_the_menu(engine: Engine) -> None:
+    chat = Conversation(engine)
+    await chat.say("Hello!")
+    assert "Secondary Teaching for Mastery" in chat.text()
+    assert {"menu:fit", "menu:contact", "menu:help"} <= set(chat.choice_values())
+
+
+async def test_answers_with_source_link_and_feedback(engine: Engine) -> None:
+    chat = Conversation(engine)
+    replies = await chat.say("is the DWG free?")
+    assert chat.answered() == "dwg-cost"
+    answer = replies[0]
+    assert "free" in answer.text
+    assert answer.links and answer.links[0].url.startswith("https://")
+    assert "feedback:up:dwg-cost" in chat.choice_values()
+
+
+async def test_typos_and_abbreviations(engine: Engine) -> None:
+    chat = Conversation(engine)
+    await chat.say("can an NQT become a mastery specalist??")
+    assert chat.answered() == "specialist-ect"
+
+
+async def test_follow_up_uses_programme_last_discussed(engine: Engine) -> None:
+    chat = Conversation(engine)
+    await chat.say("Is the development work group free?")
+    assert chat.answered() == "dwg-cost"
+    await chat.say("how long does it take?")
+    assert chat.answered() == "dwg-time"
+    await chat.say("what about the specialist programme, how long is that?")
+    assert chat.answered() == "specialist-time"
+    await chat.say("and is it free?")
+    assert chat.answered() == "specialist-cost"
+
+
+async def test_dated_answer_after_the_deadline(small_knowledge: Knowledge, memory_store: SqlStore) -> None:
+    before = Conversation(Engine(small_knowledge, memory_store, today=fixed_today(dt.date(2025, 4, 1))))
+    await before.say("when is the specialist programme deadline?")
+    assert "close at midnight on 28 April 2025" in before.text()
+    after = Conversation(Engine(small_knowledge, memory_store, today=fixed_today(dt.date(2026, 11, 30))))
+    await after.say("when is the specialist programme deadline?")
+    assert "closed" in after.text()
+    assert "next one" in after.text()
+
+
+async def test_ambiguous_question_offers_choices_and_pick_answers(engine: Engine) -> None:
+    chat = Conversation(engine)
+    await chat.say("is it free?")
+    assert chat.last[0].kind == "disambiguation"
+    values = chat.choice_values()
+    assert "faq:dwg-cost" in values and "faq:specialist-cost" in values
+    assert values[-1] == "faq:none"
+    await chat.press("faq:specialist-cost")
+    assert chat.answered() == "specialist-cost"
+
+
+async def test_typed_number_picks_a_choice(engine: Engine) -> None:
+    chat = Conversation(engine)
+    await chat.say("is it free?")
+    first = chat.choice_values()[0]
+    await chat.say("1")
+    assert chat.answered() == first.removeprefix("faq:")
+
+
+async def test_none_of_these_asks_to_rephrase_and_logs(engine: Engine, memory_store: SqlStore) -> None:
+    chat = Conversation(engine)
+    await chat.say("is it free?")
+    await chat.press("faq:none")
+    assert "another way" in chat.text()
+    assert [r.question for r in await memory_store.unanswered()] == ["is it free?"]
+
+
+async def test_out_of_scope_gets_honest_fallback_and_is_logged(
+    engine: Engine, memory_store: SqlStore
+) -> None:
+    chat = Conversation(engine)
+    replies = await chat.say("What's the weather like in Leeds tomorrow?")
+    assert replies[0].kind == "fallback"
+    assert "don't know" in replies[0].text
+    assert "maths-hubs" in replies[0].text
+    assert "menu:contact" in chat.choice_values()
+    await Conversation(engine).say("what's the weather like in leeds tomorrow")
+    rows = await memory_store.unanswered()
+    assert rows[0].count == 2
+
+
+async def test_unanswered_questions_are_stored_without_personal_data(
+    engine: Engine, memory_store: SqlStore
+) -> None:
+    await Conversation(engine).say("My name is Jane Doe, email jane@school.org.uk, do you sell pencils?")
+    stored = (await memory_store.unanswered())[0].question
+    assert "jane@school.org.uk" not in stored and "Jane Doe" not in stored
+    assert "pencils" in stored
+
+
+async def test_feedback_is_recorded(engine: Engine, memory_store: SqlStore) -> None:
+    chat = Conversation(engine)
+    await chat.say("is the dwg free")
+    await chat.press("feedback:down:dwg-cost")
+    assert "noted" in chat.text()
+    await chat.press("feedback:up:dwg-cost")
+    summary = await memory_store.feedback()
+    assert [(s.faq_id, s.helpful, s.not_helpful) for s in summary] == [("dwg-cost", 1, 1)]
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("", "didn't catch"),
+        ("   \n\t ", "didn't catch"),
+        ("x" * 4001, "too long"),
+        ("🙂🙂🙂", "only read text"),
+        ("\x00\x07\u200b", "didn't catch"),
+    ],
+)
+async def test_bad_input_gets_a_friendly_reply(engine: Engine, text: str, fragment: str) -> None:
+    replies = await Conversation(engine).say(text)
+    assert len(replies) == 1
+    assert fragment in replies[0].text.lower().replace("a bit long", "too long")
+
+
+async def test_html_is_not_interpreted_and_not_answered(engine: Engine) -> None:
+    replies = await Conversation(engine).say("<script>alert(1)</script>")
+    assert replies[0].kind == "fallback"
+    assert "<script>" not in replies[0].text
+
+
+async def test_unknown_button_value(engine: Engine) -> None:
+    chat = Conversation(engine)
+    for value in ("faq:does-not-exist", "feedback:sideways:dwg-cost", "zzz", "flow:interview:phase"):
+        await chat.press(value)
+        assert "no longer active" in chat.text()
+
+
+async def test_help_cancel_restart(engine: Engine) -> None:
+    chat = Conversation(engine)
+    await chat.say("help")
+    assert "Here is what I can do" in chat.text()
+    await chat.say("cancel")
+    assert "nothing to cancel" in chat.text().lower()
+    await chat.say("is the dwg free")
+    await chat.say("start over")
+    assert "start again" in chat.text().lower()
+    await chat.say("how long does it take?")  # the programme discussed before the restart is forgotten
+    assert chat.last[0].kind == "disambiguation"
+
+
+async def test_corrupt_or_old_state_resets_politely(engine: Engine, memory_store: SqlStore) -> None:
+    key = ConversationKey("web", "", "u", "broken")
+    for bad in ({"version": 0, "whatever": 1}, {"version": 1, "choices": "not a list"}):
+        async with memory_store.conversation(key) as slot:
+            slot.save(bad)
+        replies = await engine.handle(Inbound(key=key, text="is the dwg free"))
+        assert "lost track" in replies[0].text
+        assert any(r.faq_id == "dwg-cost" for r in replies)
+
+
+async def test_thanks(engine: Engine) -> None:
+    chat = Conversation(engine)
+    await chat.say("thanks!")
+    assert "welcome" in chat.text()
+
+
+async def test_contact_without_enquiry_flow_points_to_hub(engine: Engine) -> None:
+    chat = Conversation(engine)
+    await chat.say("I'd like to talk to someone")
+    assert "maths-hubs" in chat.text()
+
+
+async def test_one_conversation_processed_one_at_a_time(engine: Engine, memory_store: SqlStore) -> None:
+    import asyncio
+
+    chat = Conversation(engine)
+    await asyncio.gather(*(chat.say("is the dwg free") for _ in range(20)))
+    async with memory_store.conversation(chat.key) as slot:
+        assert slot.state is not None and slot.state["last_faq"] == "dwg-cost"

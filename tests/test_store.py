@@ -1,0 +1,142 @@
+"""One store test suite, run against every backend (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.messages import ConversationKey
+from bot.store.base import FeedbackRecord, UnansweredRecord
+from bot.store.sql import SqlStore, normalise_url
+
+KEY = ConversationKey("slack", "T1", "U1", "D1")
+
+
+async def test_new_conversation_has_no_state(store: SqlStore) -> None:
+    async with store.conversation(KEY) as slot:
+        assert slot.state is None
+
+
+async def test_state_round_trip(store: SqlStore) -> None:
+    async with store.conversation(KEY) as slot:
+        slot.save({"version": 1, "last_faq": "dwg-cost", "nested": {"a": [1, 2]}})
+    async with store.conversation(KEY) as slot:
+        assert slot.state == {"version": 1, "last_faq": "dwg-cost", "nested": {"a": [1, 2]}}
+
+
+async def test_conversations_are_keyed_by_every_part(store: SqlStore) -> None:
+    others = [
+        ConversationKey("teams", "T1", "U1", "D1"),
+        ConversationKey("slack", "T2", "U1", "D1"),
+        ConversationKey("slack", "T1", "U2", "D1"),
+        ConversationKey("slack", "T1", "U1", "D2"),
+    ]
+    async with store.conversation(KEY) as slot:
+        slot.save({"version": 1, "who": "original"})
+    for other in others:
+        async with store.conversation(other) as slot:
+            assert slot.state is None
+
+
+async def test_not_saving_keeps_previous_state(store: SqlStore) -> None:
+    async with store.conversation(KEY) as slot:
+        slot.save({"version": 1, "n": 1})
+    async with store.conversation(KEY) as slot:
+        pass
+    async with store.conversation(KEY) as slot:
+        assert slot.state == {"version": 1, "n": 1}
+
+
+async def test_error_inside_rolls_back_state_and_records(store: SqlStore) -> None:
+    try:
+        async with store.conversation(KEY) as slot:
+            slot.save({"version": 1, "n": 2})
+            slot.record(UnansweredRecord("lost?", "lost"))
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    async with store.conversation(KEY) as slot:
+        assert slot.state is None
+    assert await store.unanswered() == []
+
+
+async def test_updates_to_one_conversation_are_serialised(store: SqlStore) -> None:
+    async with store.conversation(KEY) as slot:
+        slot.save({"version": 1, "n": 0})
+
+    async def increment() -> None:
+        async with store.conversation(KEY) as slot:
+            assert slot.state is not None
+            current = slot.state["n"]
+            await asyncio.sleep(0)  # give the others every chance to interleave
+            slot.save({"version": 1, "n": current + 1})
+
+    await asyncio.gather(*(increment() for _ in range(25)))
+    async with store.conversation(KEY) as slot:
+        assert slot.state == {"version": 1, "n": 25}
+
+
+async def test_unanswered_grouped_and_counted(store: SqlStore) -> None:
+    for question, normalised in [
+        ("Do you do primary?", "do you do primary"),
+        ("do you do primary", "do you do primary"),
+        ("what about A level", "what about a level"),
+    ]:
+        async with store.conversation(KEY) as slot:
+            slot.record(UnansweredRecord(question, normalised))
+    rows = await store.unanswered()
+    assert [(r.count, r.question.lower()) for r in rows] == [
+        (2, "do you do primary?"),
+        (1, "what about a level"),
+    ] or [(r.count, r.question.lower()) for r in rows] == [
+        (2, "do you do primary"),
+        (1, "what about a level"),
+    ]
+
+
+async def test_feedback_summary(store: SqlStore) -> None:
+    async with store.conversation(KEY) as slot:
+        slot.record(FeedbackRecord("dwg-cost", True, "is it free"))
+        slot.record(FeedbackRecord("dwg-cost", False, None))
+        slot.record(FeedbackRecord("dwg-cost", True, None))
+        slot.record(FeedbackRecord("specialist-ect", False, None))
+    summary = {(s.faq_id, s.helpful, s.not_helpful) for s in await store.feedback()}
+    assert summary == {("dwg-cost", 2, 1), ("specialist-ect", 0, 1)}
+
+
+async def test_erase_user_removes_only_their_conversations(store: SqlStore) -> None:
+    mine = [ConversationKey("slack", "T1", "U1", "D1"), ConversationKey("slack", "T1", "U1", "C9")]
+    theirs = ConversationKey("slack", "T1", "U2", "D1")
+    for key in [*mine, theirs]:
+        async with store.conversation(key) as slot:
+            slot.save({"version": 1})
+    assert await store.erase_user("slack:T1:U1") == 2
+    for key in mine:
+        async with store.conversation(key) as slot:
+            assert slot.state is None
+    async with store.conversation(theirs) as slot:
+        assert slot.state == {"version": 1}
+
+
+async def test_ping(store: SqlStore) -> None:
+    assert await store.ping() is True
+
+
+async def test_migrations_are_idempotent(store: SqlStore) -> None:
+    await store.open()
+    await store.open()
+    assert await store.ping()
+
+
+def test_database_urls_are_normalised() -> None:
+    assert normalise_url("postgres://u@h/db") == "postgresql+asyncpg://u@h/db"
+    assert normalise_url("postgresql://u@h/db") == "postgresql+asyncpg://u@h/db"
+    assert normalise_url("sqlite:///x.db") == "sqlite+aiosqlite:///x.db"
+    assert normalise_url("postgresql+asyncpg://u@h/db") == "postgresql+asyncpg://u@h/db"
+
+
+async def test_unreachable_database_pings_false() -> None:
+    store = SqlStore("postgresql+asyncpg://nobody@127.0.0.1:1/none", pool_timeout=1)
+    try:
+        assert await store.ping() is False
+    finally:
+        await store.close()

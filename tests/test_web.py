@@ -1,0 +1,117 @@
+"""The local web chat: page, JSON API, health and metrics, through a real aiohttp server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from bot.app import create_app
+from bot.settings import Settings
+
+
+@pytest.fixture
+async def client(tmp_path: Path, small_knowledge_dir: Path) -> AsyncIterator[TestClient]:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'web.db'}", knowledge_dir=small_knowledge_dir
+    )
+    async with TestClient(TestServer(create_app(settings))) as test_client:
+        yield test_client
+
+
+async def chat(client: TestClient, **body: object) -> dict:
+    response = await client.post("/api/chat", json={"conversation_id": "c1", "user_id": "u1", **body})
+    assert response.status == 200, await response.text()
+    return await response.json()  # type: ignore[no-any-return]
+
+
+async def test_page_is_served_with_a_strict_content_policy(client: TestClient) -> None:
+    response = await client.get("/")
+    assert response.status == 200
+    html = await response.text()
+    assert "<textarea" in html and "/static/app.js" in html
+    assert "script-src 'self'" in response.headers["Content-Security-Policy"]
+    script = await client.get("/static/app.js")
+    assert script.status == 200
+    assert "innerHTML" not in await script.text()  # user and bot text only ever inserted as text
+
+
+async def test_question_gets_answer_with_choices_and_links(client: TestClient) -> None:
+    data = await chat(client, text="Is the DWG free?")
+    reply = data["replies"][0]
+    assert reply["faq_id"] == "dwg-cost"
+    assert "free" in reply["text"]
+    assert reply["links"][0]["url"].startswith("https://")
+    assert {"label", "value"} <= set(reply["choices"][0])
+
+
+async def test_button_action_round_trip(client: TestClient) -> None:
+    data = await chat(client, text="is it free?")
+    values = [c["value"] for c in data["replies"][0]["choices"]]
+    assert "faq:dwg-cost" in values
+    data = await chat(client, action="faq:dwg-cost")
+    assert data["replies"][0]["faq_id"] == "dwg-cost"
+
+
+async def test_conversation_state_survives_a_server_restart(
+    tmp_path: Path, small_knowledge_dir: Path
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", knowledge_dir=small_knowledge_dir
+    )
+    async with TestClient(TestServer(create_app(settings))) as first:
+        await chat(first, text="is the specialist programme free")
+    async with TestClient(TestServer(create_app(settings))) as second:
+        data = await chat(second, text="how long does it take?")
+    assert data["replies"][0]["faq_id"] == "specialist-time"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "fragment"),
+    [
+        (b"{not json", 400, "not valid JSON"),
+        (b"[1, 2]", 400, "JSON object"),
+        (b'{"user_id": "u"}', 400, "conversation_id"),
+        (b'{"conversation_id": "c", "user_id": "u"}', 400, "either 'text' or 'action'"),
+        (b'{"conversation_id": "c", "user_id": "u", "text": 5}', 400, "text"),
+        (b'{"conversation_id": "<script>", "user_id": "u", "text": "hi"}', 400, "conversation_id"),
+    ],
+)
+async def test_bad_requests_get_clear_400s(
+    client: TestClient, body: bytes, status: int, fragment: str
+) -> None:
+    response = await client.post("/api/chat", data=body, headers={"Content-Type": "application/json"})
+    assert response.status == status
+    error = (await response.json())["error"]
+    assert fragment in error
+    assert "Traceback" not in error
+
+
+async def test_wrong_content_type(client: TestClient) -> None:
+    response = await client.post("/api/chat", data="text=hi")
+    assert response.status == 415
+
+
+async def test_html_in_text_is_returned_as_plain_text_only(client: TestClient) -> None:
+    data = await chat(client, text="<img src=x onerror=alert(1)>")
+    assert all("<img" not in r["text"] for r in data["replies"])
+
+
+async def test_oversized_message_gets_friendly_reply(client: TestClient) -> None:
+    data = await chat(client, text="a" * 5000)
+    assert "long" in data["replies"][0]["text"]
+
+
+async def test_healthz_and_metrics(client: TestClient) -> None:
+    health = await client.get("/healthz")
+    assert health.status == 200
+    assert (await health.json())["database"] == "ok"
+    await chat(client, text="is the dwg free")
+    await chat(client, text="what is the capital of peru")
+    metrics = await (await client.get("/metrics")).text()
+    assert 'bot_messages_total{platform="web"} 2.0' in metrics
+    assert 'bot_answers_total{outcome="answer"} 1.0' in metrics
+    assert 'bot_answers_total{outcome="unknown"} 1.0' in metrics
+    assert "bot_message_latency_seconds_bucket" in metrics
