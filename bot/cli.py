@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import uuid
 from collections.abc import Sequence
@@ -206,4 +207,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("The knowledge files have problems; run `python -m bot validate`:", file=sys.stderr)
         print(exc, file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, as Unix tools do.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     return 2
