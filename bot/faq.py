@@ -1,42 +1,53 @@
-"""FAQ matcher: normalise the question, score every FAQ phrasing, then answer, disambiguate or refuse.
+"""FAQ matcher: normalise the question, score every FAQ entry, then answer, disambiguate or refuse.
 
-The score for an entry is the best fuzzy similarity over its phrasings (rapidfuzz), blended with an
-IDF-weighted word overlap, then nudged by structure the question reveals: which programme it names
-(or the programme discussed last, for follow-ups) and which topic cue words it uses.
+An entry's score blends three views of the question's word stems against the entry's phrasings:
+- coverage: how much of the question's meaning (IDF-weighted, unknown words weigh most) the entry's
+  vocabulary covers — low coverage is what makes out-of-scope questions fall back;
+- best phrasing: IDF-weighted cosine with the closest phrasing;
+- fuzzy: rapidfuzz token-sort similarity with the closest phrasing (word order, leftovers of typos).
+It is then nudged by structure: the programme the question names (or the one discussed last, for
+follow-ups) and topic cue words. Scores are 0–100-ish; thresholds decide answer / "did you mean" / refuse.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
+import snowballstemmer
+from numpy.typing import NDArray
 from rapidfuzz import fuzz, process
+from spellchecker import SpellChecker
 
 from bot.normalise import Normaliser, contains_phrase
 from knowledge.loader import Knowledge
 from knowledge.models import FaqEntry
 
 Outcome = Literal["answer", "ambiguous", "unknown"]
+Matrix = NDArray[np.float64]
 
 
 @dataclass(frozen=True)
 class MatcherConfig:
-    answer_threshold: float = 62.0
-    suggest_threshold: float = 48.0
-    ambiguity_margin: float = 4.0
-    suggest_window: float = 12.0
+    answer_threshold: float = 55.0
+    suggest_threshold: float = 55.0
+    ambiguity_margin: float = 3.0
+    suggest_window: float = 10.0
     max_choices: int = 3
-    fuzzy_weight: float = 0.55
-    programme_bonus: float = 12.0
+    coverage_weight: float = 0.4
+    cosine_weight: float = 0.4
+    fuzzy_weight: float = 0.2
+    programme_bonus: float = 10.0
     programme_penalty: float = 20.0
-    general_penalty: float = 6.0
-    topic_bonus: float = 8.0
-    topic_penalty: float = 4.0
+    general_penalty: float = 5.0
+    topic_bonus: float = 6.0
     typo_cutoff: float = 82.0
+    bigrams: bool = False
 
 
 @dataclass(frozen=True)
@@ -58,20 +69,10 @@ class MatchResult:
         return self.candidates[0] if self.candidates else None
 
 
-@dataclass
-class _Phrasing:
-    entry_index: int
-    content: str
-    tokens: frozenset[str]
-    neutral: str  # the content with programme names taken out: what is asked, not about which programme
-    neutral_tokens: frozenset[str]
-
-
-@dataclass
-class _Index:
-    phrasings: list[_Phrasing] = field(default_factory=list)
-    idf: dict[str, float] = field(default_factory=dict)
-    vocabulary: list[str] = field(default_factory=list)
+@functools.cache
+def _english() -> SpellChecker:
+    """An English dictionary (loaded once) to tell real words from typos."""
+    return SpellChecker(language="en", distance=1)
 
 
 def answer_text(entry: FaqEntry, today: dt.date) -> str:
@@ -81,11 +82,30 @@ def answer_text(entry: FaqEntry, today: dt.date) -> str:
     return entry.answer
 
 
+class _View:
+    """Phrasings of every entry as IDF-weighted stem vectors (one row per phrasing)."""
+
+    def __init__(self, stems: list[list[str]], owners: NDArray[np.intp], vocab: dict[str, int], idf: Matrix) -> None:
+        self.text = [" ".join(t for t in s if "_" not in t) for s in stems]
+        rows = np.zeros((len(stems), len(vocab)))
+        for i, phrasing in enumerate(stems):
+            for stem in phrasing:
+                rows[i, vocab[stem]] = 1.0
+        self.present = rows
+        self.weighted = rows * idf**2
+        self.norms = np.sqrt(rows @ idf**2)
+        self.norms[self.norms == 0] = 1.0
+        n_entries = int(owners.max()) + 1 if len(owners) else 0
+        self.docs = np.zeros((n_entries, len(vocab)))
+        np.maximum.at(self.docs, owners, rows)
+
+
 class FaqMatcher:
     def __init__(self, knowledge: Knowledge, config: MatcherConfig | None = None) -> None:
         self.knowledge = knowledge
         self.config = config or MatcherConfig()
         self.normaliser = Normaliser(knowledge.lexicon)
+        self._stemmer = snowballstemmer.stemmer("english")
         self._entries: Sequence[FaqEntry] = knowledge.faq
         self._aliases = self._programme_aliases()
         self._cues = {
@@ -93,7 +113,7 @@ class FaqMatcher:
             for topic, cues in knowledge.lexicon.topic_cues.items()
         }
         self._follow_up = tuple(self.normaliser.normalise(c) for c in knowledge.lexicon.follow_up_cues)
-        self._index = self._build_index()
+        self._build_index()
 
     # -- index -------------------------------------------------------------------------------
     def _programme_aliases(self) -> list[tuple[str, str]]:
@@ -103,55 +123,72 @@ class FaqMatcher:
                 normalised = self.normaliser.normalise(alias)
                 if normalised:
                     pairs.append((normalised, programme.id))
-        # Longest first, so "embedding and sustaining work group" wins over "work group".
+        # Longest first, so "embedding and sustaining work group" wins over a shorter alias inside it.
         return sorted(pairs, key=lambda pair: -len(pair[0]))
 
-    def _build_index(self) -> _Index:
-        index = _Index()
-        document_tokens: list[set[str]] = []
-        vocabulary: set[str] = set()
+    def stems(self, words: Iterable[str]) -> list[str]:
+        """Word stems plus adjacent-pair features ("how_long", "sign_up"): word order carries meaning."""
+        unigrams = [str(s) for s in self._stemmer.stemWords(list(words))]
+        if not self.config.bigrams:
+            return unigrams
+        return unigrams + [f"{a}_{b}" for a, b in zip(unigrams, unigrams[1:], strict=False)]
+
+    def _build_index(self) -> None:
+        full: list[list[str]] = []
+        neutral: list[list[str]] = []
+        owners: list[int] = []
+        words: set[str] = set()
         for entry_index, entry in enumerate(self._entries):
-            doc: set[str] = set()
             for text in (entry.question, *entry.phrasings):
                 tokens = self.normaliser.tokens(text)
-                vocabulary.update(tokens)
-                content = self.normaliser.content(tokens)
-                neutral = self.normaliser.content(self.without_programmes(" ".join(tokens)).split())
-                doc.update(content)
-                index.phrasings.append(
-                    _Phrasing(
-                        entry_index,
-                        " ".join(content),
-                        frozenset(content),
-                        " ".join(neutral),
-                        frozenset(neutral),
-                    )
-                )
-            document_tokens.append(doc)
+                words.update(tokens)
+                full.append(self.stems(self.normaliser.content(tokens)))
+                neutral.append(self.stems(self.normaliser.content(self.without_programmes(" ".join(tokens)).split())))
+                owners.append(entry_index)
         for alias, _ in self._aliases:
-            vocabulary.update(alias.split())
+            words.update(alias.split())
         for cues in self._cues.values():
             for cue in cues:
-                vocabulary.update(cue.split())
-        counts: Counter[str] = Counter()
-        for doc in document_tokens:
-            counts.update(doc)
-        total = max(len(document_tokens), 1)
-        index.idf = {token: math.log(1 + total / count) for token, count in counts.items()}
-        index.vocabulary = sorted(t for t in vocabulary if len(t) >= 3)
-        return index
+                words.update(cue.split())
+        self._words = sorted(w for w in words if len(w) >= 3)
+        self._known_words = frozenset(words)
+
+        vocab: dict[str, int] = {}
+        for phrasing in full + neutral:
+            for stem in phrasing:
+                vocab.setdefault(stem, len(vocab))
+        owner_array = np.array(owners, dtype=np.intp)
+        docs = np.zeros((len(self._entries), len(vocab)))
+        for row, owner in zip(full, owners, strict=True):
+            for stem in row:
+                docs[owner, vocab[stem]] = 1.0
+        df = docs.sum(axis=0)
+        n = max(len(self._entries), 1)
+        idf = np.where(df > 0, np.log(1 + n / np.maximum(df, 1)), math.log(1 + n))
+        self._vocab = vocab
+        self._idf = idf
+        self._unknown_idf = float(math.log(1 + n))  # a word no entry uses weighs as much as the rarest
+        self._owners = owner_array
+        self._full = _View(full, owner_array, vocab, idf)
+        self._neutral = _View(neutral, owner_array, vocab, idf)
+        # Phrasings are stored entry by entry; reduceat needs where each entry's rows start.
+        self._starts = np.flatnonzero(np.r_[True, owner_array[1:] != owner_array[:-1]])
 
     # -- analysis ----------------------------------------------------------------------------
     def _correct(self, tokens: list[str]) -> list[str]:
-        known = self._index.idf
+        """Fix typos of FAQ words ("specalist"); real English words ("lunch") are left alone."""
         out: list[str] = []
         for token in tokens:
-            if len(token) < 4 or token in known or token in self.normaliser.stopwords or token.isdigit():
+            if (
+                len(token) < 4
+                or token in self._known_words
+                or token in self.normaliser.stopwords
+                or not token.isalpha()
+                or token in _english().known([token])
+            ):
                 out.append(token)
                 continue
-            found = process.extractOne(
-                token, self._index.vocabulary, scorer=fuzz.ratio, score_cutoff=self.config.typo_cutoff
-            )
+            found = process.extractOne(token, self._words, scorer=fuzz.ratio, score_cutoff=self.config.typo_cutoff)
             out.append(found[0] if found else token)
         return out
 
@@ -184,16 +221,27 @@ class FaqMatcher:
         return len(content) <= 4 or any(contains_phrase(normalised, cue) for cue in self._follow_up)
 
     # -- scoring -----------------------------------------------------------------------------
-    def _overlap(self, query: frozenset[str], phrasing: frozenset[str]) -> float:
-        idf = self._index.idf
-        if not query or not phrasing:
-            return 0.0
-        shared = sum(idf.get(t, 0.0) for t in query & phrasing)
-        q_weight = sum(idf.get(t, 1.5) for t in query)
-        p_weight = sum(idf.get(t, 0.0) for t in phrasing)
-        if q_weight == 0 or p_weight == 0:
-            return 0.0
-        return 100.0 * shared / math.sqrt(q_weight * p_weight)
+    def _view_scores(self, view: _View, stems: Sequence[str]) -> NDArray[np.float64]:
+        """Per-entry base score (0–100) of the question's stems against one view of the phrasings."""
+        cfg = self.config
+        query = np.zeros(len(self._vocab))
+        unknown = 0
+        for stem in set(stems):
+            index = self._vocab.get(stem)
+            if index is None:
+                unknown += 1
+            else:
+                query[index] = 1.0
+        q_weight = float(query @ self._idf) + unknown * self._unknown_idf
+        q_norm = math.sqrt(float(query @ self._idf**2) + unknown * self._unknown_idf**2)
+        if q_weight == 0:
+            return np.zeros(len(self._entries))
+        coverage = (view.docs @ (query * self._idf)) / q_weight
+        cosine = np.maximum.reduceat((view.weighted @ query) / (view.norms * q_norm), self._starts)
+        words = " ".join(s for s in stems if "_" not in s)
+        fuzzy = process.cdist([words], view.text, scorer=fuzz.token_sort_ratio, workers=1)[0]
+        fuzzy_best = np.maximum.reduceat(fuzzy.astype(np.float64), self._starts) / 100.0
+        return 100.0 * (cfg.coverage_weight * coverage + cfg.cosine_weight * cosine + cfg.fuzzy_weight * fuzzy_best)
 
     def match(self, text: str, context_programme: str | None = None) -> MatchResult:
         normalised, content = self.analyse(text)
@@ -202,56 +250,31 @@ class FaqMatcher:
         cfg = self.config
         programmes, neutral_text = self._split_programmes(normalised)
         topics = self.topics_in(normalised)
-        used_context = False
-        if not programmes and context_programme and self.is_follow_up(normalised, content):
-            used_context = True
+        used_context = not programmes and context_programme is not None and self.is_follow_up(normalised, content)
+        focus = programmes or (frozenset({context_programme}) if used_context and context_programme else frozenset())
 
-        query = " ".join(content)
-        neutral = self.normaliser.content(neutral_text.split())
-        phrasings = self._index.phrasings
-        full_scores = process.cdist(
-            [query], [p.content for p in phrasings], scorer=fuzz.token_sort_ratio, workers=1
-        )[0]
-        neutral_scores = process.cdist(
-            [" ".join(neutral)], [p.neutral for p in phrasings], scorer=fuzz.token_sort_ratio, workers=1
-        )[0]
-        query_tokens, neutral_tokens = frozenset(content), frozenset(neutral)
-        # Comparing without programme names only makes sense once we know which programme is meant.
-        use_neutral = bool(programmes) or used_context
-        w = cfg.fuzzy_weight
-        best: dict[int, float] = defaultdict(float)
-        for phrasing, full, part in zip(phrasings, full_scores, neutral_scores, strict=True):
-            blended = max(
-                w * float(full) + (1 - w) * self._overlap(query_tokens, phrasing.tokens),
-                w * float(part) + (1 - w) * self._overlap(neutral_tokens, phrasing.neutral_tokens)
-                if use_neutral and neutral_tokens and phrasing.neutral_tokens
-                else 0.0,
-            )
-            if blended > best[phrasing.entry_index]:
-                best[phrasing.entry_index] = blended
+        scores = self._view_scores(self._full, self.stems(content))
+        neutral = self.stems(self.normaliser.content(neutral_text.split()))
+        if focus and neutral:
+            # For the programme meant, compare what is asked with the programme names taken out.
+            in_focus = np.array([e.programme in focus for e in self._entries])
+            scores = np.where(in_focus, np.maximum(scores, self._view_scores(self._neutral, neutral)), scores)
 
-        scored: list[Candidate] = []
-        for entry_index, base in best.items():
-            entry = self._entries[entry_index]
+        adjusted: list[Candidate] = []
+        for entry, base in zip(self._entries, scores.tolist(), strict=True):
             score = base
-            if programmes:
-                if entry.programme in programmes:
+            if focus:
+                if entry.programme in focus:
                     score += cfg.programme_bonus
                 elif entry.programme is not None:
                     score -= cfg.programme_penalty
-                else:
+                elif programmes:  # named a programme, so a general entry is less likely
                     score -= cfg.general_penalty
-            elif used_context:
-                # A follow-up ("how long does it take?") is about the programme discussed last.
-                if entry.programme == context_programme:
-                    score += cfg.programme_bonus
-                elif entry.programme is not None:
-                    score -= cfg.programme_penalty
-            if topics:
-                score += cfg.topic_bonus if entry.topic in topics else -cfg.topic_penalty
-            scored.append(Candidate(entry, score))
-        scored.sort(key=lambda c: -c.score)
-        return self._decide(scored, programmes, topics, used_context)
+            if topics and entry.topic in topics:
+                score += cfg.topic_bonus
+            adjusted.append(Candidate(entry, score))
+        adjusted.sort(key=lambda c: -c.score)
+        return self._decide(adjusted, programmes, topics, used_context)
 
     def _decide(
         self,
@@ -265,9 +288,7 @@ class FaqMatcher:
         if top.score < cfg.suggest_threshold:
             return MatchResult("unknown", tuple(scored[:3]), programmes, topics, used_context)
         close = [c for c in scored[1:] if c.score >= top.score - cfg.suggest_window]
-        if top.score >= cfg.answer_threshold and (
-            not close or close[0].score < top.score - cfg.ambiguity_margin
-        ):
+        if top.score >= cfg.answer_threshold and (not close or close[0].score < top.score - cfg.ambiguity_margin):
             return MatchResult("answer", tuple(scored[:3]), programmes, topics, used_context)
         options = [top, *[c for c in close if c.score >= cfg.suggest_threshold]][: cfg.max_choices]
         return MatchResult("ambiguous", tuple(options), programmes, topics, used_context)

@@ -28,8 +28,13 @@ class Normaliser:
         self._spellings = dict(lexicon.spellings)
         self._abbreviations = dict(lexicon.abbreviations)
         self.stopwords = frozenset(lexicon.stopwords)
+        # Phrases are matched on the normalised words, longest first, so build them from normalised keys.
+        self._phrases = sorted(
+            ((" ".join(self._words(k)), " ".join(self._words(v))) for k, v in lexicon.phrases.items()),
+            key=lambda pair: -len(pair[0]),
+        )
 
-    def tokens(self, text: str) -> list[str]:
+    def _words(self, text: str) -> list[str]:
         text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES).lower()
         text = _DIGIT_COMMA.sub("", text)
         text = _APOSTROPHE_IN_WORD.sub("", text)
@@ -39,6 +44,16 @@ class Normaliser:
             word = self._spellings.get(raw, raw)
             out.extend(self._abbreviations.get(word, word).split())
         return out
+
+    def tokens(self, text: str) -> list[str]:
+        words = self._words(text)
+        if not self._phrases:
+            return words
+        joined = f" {' '.join(words)} "
+        for phrase, replacement in self._phrases:
+            if f" {phrase} " in joined:
+                joined = joined.replace(f" {phrase} ", f" {replacement} ")
+        return joined.split()
 
     def normalise(self, text: str) -> str:
         return " ".join(self.tokens(text))

@@ -119,6 +119,10 @@ class Lexicon(Frozen):
         description="Whole-word replacements, e.g. dwg -> development work group"
     )
     spellings: dict[str, str] = Field(description="US or misspelt word -> British form")
+    phrases: dict[str, str] = Field(
+        default_factory=dict,
+        description="Multi-word expressions -> the wording the FAQ uses (applied after word replacements)",
+    )
     stopwords: tuple[str, ...] = ()
     topic_cues: dict[Topic, tuple[str, ...]] = Field(
         description="Words or phrases that signal a question's topic (after normalisation)"

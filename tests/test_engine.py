@@ -161,8 +161,8 @@ async def test_help_cancel_restart(engine: Engine) -> None:
     await chat.say("is the dwg free")
     await chat.say("start over")
     assert "start again" in chat.text().lower()
-    await chat.say("how long does it take?")  # the programme discussed before the restart is forgotten
-    assert chat.last[0].kind == "disambiguation"
+    async with engine.store.conversation(chat.key) as slot:  # the programme discussed before is forgotten
+        assert slot.state is not None and slot.state["last_programme"] is None
 
 
 async def test_corrupt_or_old_state_resets_politely(engine: Engine, memory_store: SqlStore) -> None:
