@@ -47,7 +47,6 @@ class MatcherConfig:
     general_penalty: float = 5.0
     topic_bonus: float = 6.0
     typo_cutoff: float = 82.0
-    bigrams: bool = False
 
 
 @dataclass(frozen=True)
@@ -85,8 +84,10 @@ def answer_text(entry: FaqEntry, today: dt.date) -> str:
 class _View:
     """Phrasings of every entry as IDF-weighted stem vectors (one row per phrasing)."""
 
-    def __init__(self, stems: list[list[str]], owners: NDArray[np.intp], vocab: dict[str, int], idf: Matrix) -> None:
-        self.text = [" ".join(t for t in s if "_" not in t) for s in stems]
+    def __init__(
+        self, stems: list[list[str]], owners: NDArray[np.intp], vocab: dict[str, int], idf: Matrix
+    ) -> None:
+        self.text = [" ".join(s) for s in stems]
         rows = np.zeros((len(stems), len(vocab)))
         for i, phrasing in enumerate(stems):
             for stem in phrasing:
@@ -127,11 +128,7 @@ class FaqMatcher:
         return sorted(pairs, key=lambda pair: -len(pair[0]))
 
     def stems(self, words: Iterable[str]) -> list[str]:
-        """Word stems plus adjacent-pair features ("how_long", "sign_up"): word order carries meaning."""
-        unigrams = [str(s) for s in self._stemmer.stemWords(list(words))]
-        if not self.config.bigrams:
-            return unigrams
-        return unigrams + [f"{a}_{b}" for a, b in zip(unigrams, unigrams[1:], strict=False)]
+        return [str(s) for s in self._stemmer.stemWords(list(words))]
 
     def _build_index(self) -> None:
         full: list[list[str]] = []
@@ -143,7 +140,9 @@ class FaqMatcher:
                 tokens = self.normaliser.tokens(text)
                 words.update(tokens)
                 full.append(self.stems(self.normaliser.content(tokens)))
-                neutral.append(self.stems(self.normaliser.content(self.without_programmes(" ".join(tokens)).split())))
+                neutral.append(
+                    self.stems(self.normaliser.content(self.without_programmes(" ".join(tokens)).split()))
+                )
                 owners.append(entry_index)
         for alias, _ in self._aliases:
             words.update(alias.split())
@@ -188,7 +187,9 @@ class FaqMatcher:
             ):
                 out.append(token)
                 continue
-            found = process.extractOne(token, self._words, scorer=fuzz.ratio, score_cutoff=self.config.typo_cutoff)
+            found = process.extractOne(
+                token, self._words, scorer=fuzz.ratio, score_cutoff=self.config.typo_cutoff
+            )
             out.append(found[0] if found else token)
         return out
 
@@ -238,10 +239,11 @@ class FaqMatcher:
             return np.zeros(len(self._entries))
         coverage = (view.docs @ (query * self._idf)) / q_weight
         cosine = np.maximum.reduceat((view.weighted @ query) / (view.norms * q_norm), self._starts)
-        words = " ".join(s for s in stems if "_" not in s)
-        fuzzy = process.cdist([words], view.text, scorer=fuzz.token_sort_ratio, workers=1)[0]
+        fuzzy = process.cdist([" ".join(stems)], view.text, scorer=fuzz.token_sort_ratio, workers=1)[0]
         fuzzy_best = np.maximum.reduceat(fuzzy.astype(np.float64), self._starts) / 100.0
-        return 100.0 * (cfg.coverage_weight * coverage + cfg.cosine_weight * cosine + cfg.fuzzy_weight * fuzzy_best)
+        return 100.0 * (
+            cfg.coverage_weight * coverage + cfg.cosine_weight * cosine + cfg.fuzzy_weight * fuzzy_best
+        )
 
     def match(self, text: str, context_programme: str | None = None) -> MatchResult:
         normalised, content = self.analyse(text)
@@ -250,8 +252,12 @@ class FaqMatcher:
         cfg = self.config
         programmes, neutral_text = self._split_programmes(normalised)
         topics = self.topics_in(normalised)
-        used_context = not programmes and context_programme is not None and self.is_follow_up(normalised, content)
-        focus = programmes or (frozenset({context_programme}) if used_context and context_programme else frozenset())
+        used_context = (
+            not programmes and context_programme is not None and self.is_follow_up(normalised, content)
+        )
+        focus = programmes or (
+            frozenset({context_programme}) if used_context and context_programme else frozenset()
+        )
 
         scores = self._view_scores(self._full, self.stems(content))
         neutral = self.stems(self.normaliser.content(neutral_text.split()))
@@ -288,7 +294,9 @@ class FaqMatcher:
         if top.score < cfg.suggest_threshold:
             return MatchResult("unknown", tuple(scored[:3]), programmes, topics, used_context)
         close = [c for c in scored[1:] if c.score >= top.score - cfg.suggest_window]
-        if top.score >= cfg.answer_threshold and (not close or close[0].score < top.score - cfg.ambiguity_margin):
+        if top.score >= cfg.answer_threshold and (
+            not close or close[0].score < top.score - cfg.ambiguity_margin
+        ):
             return MatchResult("answer", tuple(scored[:3]), programmes, topics, used_context)
         options = [top, *[c for c in close if c.score >= cfg.suggest_threshold]][: cfg.max_choices]
         return MatchResult("ambiguous", tuple(options), programmes, topics, used_context)

@@ -48,7 +48,9 @@ def test_unknown_programme_and_source_are_reported_with_file_and_field(broken: P
     knowledge, problems = check_knowledge(broken)
     assert knowledge is None
     messages = [str(p) for p in problems]
-    assert any(m.startswith("faq.yaml: entries[") and "unknown programme 'no-such-programme'" in m for m in messages)
+    assert any(
+        m.startswith("faq.yaml: entries[") and "unknown programme 'no-such-programme'" in m for m in messages
+    )
     assert any("unknown source 'no-such-seed'" in m and ".sources" in m for m in messages)
 
 
