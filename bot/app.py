@@ -12,9 +12,11 @@ from aiohttp.typedefs import Handler
 from bot.engine import Engine
 from bot.flows import Flow
 from bot.metrics import CONTENT_TYPE, Metrics
+from bot.outbox import RunningWorker, build_worker
 from bot.settings import Settings
 from bot.store.base import Store
 from bot.store.sql import SqlStore
+from bot.store.tickets import TicketStore
 from knowledge.loader import Knowledge, load_knowledge
 
 log = logging.getLogger(__name__)
@@ -34,7 +36,16 @@ SERVICES: web.AppKey[Services] = web.AppKey("services", Services)
 
 def build_flows(knowledge: Knowledge, store: Store, settings: Settings) -> list[Flow]:
     """The multi-step flows the engine offers. Each flow module registers itself here."""
-    return []
+    from bot.interview import InterviewFlow
+
+    flows: list[Flow] = []
+    # "Which programme fits me?" (bot/interview.py): intent "fit" and the menu:fit button.
+    flows.append(InterviewFlow.from_settings(settings))
+    # LLME enquiry (bot/enquiry.py): intent "contact", the menu:contact button, ticket status questions.
+    from bot.enquiry import EnquiryFlow
+
+    flows.append(EnquiryFlow.from_settings(settings, knowledge))
+    return flows
 
 
 def build_services(settings: Settings, *, store: SqlStore | None = None) -> Services:
@@ -96,8 +107,18 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     if services.settings.migrate_on_start:
         await services.store.open()
     log.info("server_started", extra={"database": services.store.dialect, "faq": len(services.knowledge.faq)})
+    # Enquiry delivery (bot/outbox.py) runs inside the web process unless RUN_WORKER_IN_WEB=false.
+    outbox = _start_outbox(services) if services.settings.run_worker_in_web else None
     yield
+    if outbox is not None:
+        await outbox.stop()
     await services.store.close()
+
+
+def _start_outbox(services: Services) -> RunningWorker:
+    engine = services.engine
+    worker = build_worker(services.settings, TicketStore(services.store), lambda: engine.knowledge)
+    return RunningWorker(worker)
 
 
 @web.middleware

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot validate|ask|chat|serve|unanswered|migrate`."""
+"""Command line: `python -m bot validate|ask|chat|serve|unanswered|migrate|recommend`."""
 
 from __future__ import annotations
 
@@ -168,6 +168,31 @@ async def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_recommend(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+    """Interview answers as a JSON object on stdin -> the recommendation as JSON (bot/eligibility.py)."""
+    import datetime as dt
+
+    from bot.eligibility import recommend
+    from knowledge.loader import load_knowledge
+
+    try:
+        raw = json.loads(stdin.read())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        print(f"recommend: standard input is not valid JSON: {exc}", file=sys.stderr)
+        return 2
+    if not isinstance(raw, dict):
+        print('recommend: expected a JSON object of answers, e.g. {"phase": "secondary"}', file=sys.stderr)
+        return 2
+    knowledge = load_knowledge(Path(args.knowledge_dir) if args.knowledge_dir else None)
+    if knowledge.eligibility is None:
+        print("recommend: the knowledge directory has no eligibility.yaml", file=sys.stderr)
+        return 1
+    today = args.today or dt.date.today()
+    result = recommend(knowledge.eligibility, knowledge.programmes, raw, today)
+    stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m bot", description=__doc__)
     parser.add_argument("--database-url", help="override DATABASE_URL")
@@ -183,7 +208,22 @@ def build_parser() -> argparse.ArgumentParser:
     unanswered.add_argument("--limit", type=int, default=50)
     unanswered.add_argument("--json", action="store_true")
     sub.add_parser("migrate", help="apply database migrations")
+    # Enquiries (bot/enquiry_cli.py): tickets list|show|retry|export|purge, erase, worker.
+    from bot.enquiry_cli import add_commands
+
+    add_commands(sub)
+    recommend = sub.add_parser("recommend", help="JSON answers on stdin -> which programmes fit, as JSON")
+    recommend.add_argument("--today", type=_iso_date, help="the date to check deadlines against (YYYY-MM-DD)")
     return parser
+
+
+def _iso_date(text: str) -> object:
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -203,6 +243,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return asyncio.run(_unanswered(args))
         if args.command == "migrate":
             return asyncio.run(_migrate(args))
+        from bot.enquiry_cli import COMMANDS, run
+
+        if args.command in COMMANDS:
+            return run(args, _settings(args))
+        if args.command == "recommend":
+            return cmd_recommend(args, sys.stdin, sys.stdout)
     except KnowledgeError as exc:
         print("The knowledge files have problems; run `python -m bot validate`:", file=sys.stderr)
         print(exc, file=sys.stderr)

@@ -11,7 +11,7 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from bot.faq import FaqMatcher, MatchResult, answer_text
 from bot.flows import Flow, FlowContext, FlowResult
@@ -30,6 +30,13 @@ MAX_MESSAGE_CHARS = 4000
 
 class Observer(Protocol):
     def observe(self, platform: str, outcome: str, seconds: float) -> None: ...
+
+
+@runtime_checkable
+class AnswersOutright(Protocol):
+    """A flow that can answer some messages whatever else is going on (e.g. "status of LLME-2026-000123?")."""
+
+    async def answer(self, ctx: FlowContext) -> list[Reply] | None: ...
 
 
 @dataclass
@@ -187,6 +194,9 @@ class Engine:
             turn.replies.append(Reply(texts.greeting, choices=self._menu()))
             return
 
+        if turn.action is None and await self._answer_outright(turn):
+            return
+
         flow_input = turn.action is None or turn.action.startswith("flow:")
         if turn.state.flow is not None and flow_input and await self._flow_step(turn):
             return
@@ -216,6 +226,19 @@ class Engine:
             slot=turn.slot,
             normalise=self.matcher.normaliser.normalise,
         )
+
+    async def _answer_outright(self, turn: _Turn) -> bool:
+        """Before the active step: flows may answer a message outright (then the active flow resumes)."""
+        for flow in self._flows.values():
+            if not isinstance(flow, AnswersOutright):
+                continue
+            replies = await flow.answer(self._context(turn))
+            if replies:
+                turn.outcome = f"{flow.name}:answer"
+                turn.replies.extend(replies)
+                turn.replies.extend(self._reprompt(turn))
+                return True
+        return False
 
     async def _flow_step(self, turn: _Turn) -> bool:
         """Give the message to the active flow. False when the flow left it for the FAQ."""

@@ -6,6 +6,7 @@ in one pass; `load_knowledge` raises `KnowledgeError` carrying the whole list.
 
 from __future__ import annotations
 
+import csv
 import os
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,6 +17,10 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from knowledge.enquiry import EnquiryKnowledge, EnquiryTexts
+from knowledge.hubs import HUB_COUNT, SCHOOL_COLUMNS, EstablishmentTypesFile, HubsFile, School
+from knowledge.interview_checks import load_interview
+from knowledge.interview_models import EligibilitySpec, InterviewSpec
 from knowledge.models import FaqEntry, Lexicon, Programme, Source, Texts
 
 DATA_DIR = Path(__file__).parent / "data"
@@ -46,6 +51,11 @@ class Knowledge:
     texts: Texts
     lexicon: Lexicon
     directory: Path
+    # Enquiries (bot/enquiry.py, bot/routing.py): None when the directory has no enquiry.yaml.
+    enquiry: EnquiryKnowledge | None = None
+    # "Which programme fits me?" (bot/interview.py, bot/eligibility.py): None without interview.yaml.
+    interview: InterviewSpec | None = None
+    eligibility: EligibilitySpec | None = None
     faq_by_id: Mapping[str, FaqEntry] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -171,6 +181,12 @@ def check_knowledge(directory: Path | None = None) -> tuple[Knowledge | None, li
     lexicon_raw = c.read("lexicon.yaml")
     lexicon = c.model("lexicon.yaml", "", lexicon_raw, Lexicon) if lexicon_raw is not None else None
 
+    # -- enquiries: enquiry.yaml, hubs.yaml, establishment_types.yaml, schools.csv (see _load_enquiry) --
+    enquiry = _load_enquiry(c)
+
+    # -- eligibility interview: interview.yaml + eligibility.yaml (see knowledge/interview_checks.py) --
+    interview, eligibility = load_interview(c, source_ids, programme_ids)
+
     if c.problems or texts is None or lexicon is None:
         return None, c.problems
     return (
@@ -181,6 +197,9 @@ def check_knowledge(directory: Path | None = None) -> tuple[Knowledge | None, li
             texts=texts,
             lexicon=lexicon,
             directory=directory,
+            enquiry=enquiry,
+            interview=interview,
+            eligibility=eligibility,
         ),
         [],
     )
@@ -191,3 +210,93 @@ def load_knowledge(directory: Path | None = None) -> Knowledge:
     if knowledge is None:
         raise KnowledgeError(problems)
     return knowledge
+
+
+# -- enquiries -----------------------------------------------------------------------------------
+# The enquiry conversation and its routing data. Optional as a whole (a knowledge directory without
+# enquiry.yaml has no enquiry flow: "contact" then points to the hubs page), all-or-nothing otherwise.
+
+
+def _load_enquiry(c: _Collector) -> EnquiryKnowledge | None:
+    if not (c.directory / "enquiry.yaml").exists():
+        return None
+    before = len(c.problems)
+    raw = c.read("enquiry.yaml")
+    texts = c.model("enquiry.yaml", "", raw, EnquiryTexts) if raw is not None else None
+    raw = c.read("hubs.yaml")
+    hubs = c.model("hubs.yaml", "", raw, HubsFile) if raw is not None else None
+    raw = c.read("establishment_types.yaml")
+    establishment = (
+        c.model("establishment_types.yaml", "", raw, EstablishmentTypesFile) if raw is not None else None
+    )
+    schools = _read_schools(c) if (c.directory / "schools.csv").exists() else []
+
+    if hubs is not None:
+        _check_hubs(c, hubs)
+    if establishment is not None:
+        c.duplicates("establishment_types.yaml", "types", (str(t.code) for t in establishment.types))
+        c.duplicates("establishment_types.yaml", "types (name)", (t.name for t in establishment.types))
+        groups = {t.group for t in establishment.types}
+        for old, new in establishment.group_aliases.items():
+            if new not in groups:
+                c.problems.append(
+                    Problem("establishment_types.yaml", f"group_aliases.{old}", f"unknown group '{new}'")
+                )
+        type_names = {t.name for t in establishment.types}
+        for line, school in schools:
+            if school.establishment_type not in type_names:
+                c.problems.append(
+                    Problem(
+                        "schools.csv",
+                        f"line {line} (URN {school.urn})",
+                        f"unknown establishment type '{school.establishment_type}'",
+                    )
+                )
+    c.duplicates("schools.csv", "urn", (s.urn for _, s in schools))
+
+    if len(c.problems) > before or texts is None or hubs is None or establishment is None:
+        return None
+    return EnquiryKnowledge(
+        texts=texts, hubs=hubs, establishment=establishment, schools=tuple(s for _, s in schools)
+    )
+
+
+def _check_hubs(c: _Collector, hubs: HubsFile) -> None:
+    name = "hubs.yaml"
+    if hubs.expected_hub_count != HUB_COUNT:
+        message = f"the NCETM figure is {HUB_COUNT}, not {hubs.expected_hub_count}"
+        c.problems.append(Problem(name, "expected_hub_count", message))
+    if len(hubs.hubs) != HUB_COUNT:
+        message = f"{len(hubs.hubs)} hubs listed; there must be exactly {HUB_COUNT}"
+        c.problems.append(Problem(name, "hubs", message))
+    c.duplicates(name, "hubs", (h.id for h in hubs.hubs))
+    # Two confirmed hubs claiming one LA in full would make direct routing a coin toss.
+    confirmed: dict[str, list[tuple[str, bool]]] = {}
+    for hub in hubs.hubs:
+        if hub.area_confidence != "confirmed":
+            continue
+        for la in hub.local_authorities:
+            confirmed.setdefault(la, []).append((hub.id, la in hub.partial_local_authorities))
+    for la, claims in sorted(confirmed.items()):
+        if len(claims) > 1 and not all(partial for _, partial in claims):
+            ids = ", ".join(hub_id for hub_id, _ in claims)
+            c.problems.append(Problem(name, f"local authority '{la}'", f"claimed by confirmed hubs {ids}"))
+
+
+def _read_schools(c: _Collector) -> list[tuple[int, School]]:
+    name = "schools.csv"
+    out: list[tuple[int, School]] = []
+    try:
+        with (c.directory / name).open(encoding="utf-8", newline="") as handle:
+            reader = csv.DictReader(handle)
+            if tuple(reader.fieldnames or ()) != SCHOOL_COLUMNS:
+                c.problems.append(Problem(name, "header", f"expected columns {', '.join(SCHOOL_COLUMNS)}"))
+                return []
+            for row in reader:
+                line = reader.line_num
+                school = c.model(name, f"line {line}", row, School)
+                if school is not None:
+                    out.append((line, school))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        c.problems.append(Problem(name, "-", f"cannot read: {exc}"))
+    return out

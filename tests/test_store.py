@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import re
 
 from bot.messages import ConversationKey
 from bot.store.base import FeedbackRecord, UnansweredRecord
 from bot.store.sql import SqlStore, normalise_url
+from bot.store.tickets import DeliveryTarget, NewTicket, TicketStore, find_reference
 
 KEY = ConversationKey("slack", "T1", "U1", "D1")
 
@@ -140,3 +142,93 @@ async def test_unreachable_database_pings_false() -> None:
         assert await store.ping() is False
     finally:
         await store.close()
+
+
+async def test_claim_event_is_true_once_per_event(store: SqlStore) -> None:
+    assert await store.claim_event("slack", "Ev01") is True
+    assert await store.claim_event("slack", "Ev01") is False
+    assert await store.claim_event("slack", "Ev02") is True
+    assert await store.claim_event("teams", "Ev01") is True  # the source is part of the key
+
+
+async def test_concurrent_claims_of_one_event_have_one_winner(store: SqlStore) -> None:
+    results = await asyncio.gather(*(store.claim_event("slack", "EvRace") for _ in range(20)))
+    assert results.count(True) == 1
+
+
+async def test_claims_are_shared_between_store_instances(store: SqlStore) -> None:
+    """Two processes behind one URL see each other's claims (here: two engines on one database)."""
+    other = SqlStore(store.url)
+    try:
+        assert await store.claim_event("slack", "EvShared") is True
+        assert await other.claim_event("slack", "EvShared") is False
+    finally:
+        await other.close()
+
+
+# -- enquiry tickets (bot/store/tickets.py) ---------------------------------------------------------
+
+
+def _ticket(owner: str = "slack:T1:U1") -> NewTicket:
+    return NewTicket(
+        owner_ref=owner,
+        platform="slack",
+        hub_id=None,
+        destination="NCETM national Maths Hubs team",
+        manual_routing=True,
+        routing_reason="school_unknown",
+        suggested_hub_id=None,
+        local_authority=None,
+        school_urn=None,
+        school="Some School, Leeds",
+        programme=None,
+        name="Ada",
+        email="ada@example.org",
+        role=None,
+        question="Is it free?",
+    )
+
+
+async def test_a_ticket_commits_and_rolls_back_with_its_conversation(store: SqlStore) -> None:
+    try:
+        async with store.conversation(KEY) as slot:
+            assert slot.tickets is not None
+            await slot.tickets.create(_ticket(), [DeliveryTarget("email", "hub@example.org")])
+            slot.save({"version": 1, "n": 1})
+            raise RuntimeError("the reply never reached the teacher")
+    except RuntimeError:
+        pass
+    assert await TicketStore(store).list_tickets() == []
+    async with store.conversation(KEY) as slot:
+        assert slot.state is None and slot.tickets is not None
+        reference = await slot.tickets.create(_ticket(), [DeliveryTarget("email", "hub@example.org")])
+        slot.save({"version": 1, "n": 1})
+    [(ticket, [job])] = await TicketStore(store).list_tickets()
+    assert ticket.reference == reference and (job.channel, job.status) == ("email", "pending")
+    async with store.conversation(KEY) as slot:
+        assert slot.tickets is not None
+        assert (await slot.tickets.status_for_owner(reference, "slack:T1:U1")) is not None
+        assert await slot.tickets.status_for_owner(reference, "slack:T1:U2") is None
+
+
+async def test_ticket_references_are_unique_across_store_instances(store: SqlStore) -> None:
+    others = [SqlStore(store.url) for _ in range(3)]
+
+    async def create(s: SqlStore, n: int) -> str:
+        async with s.conversation(ConversationKey("web", "", f"u{n}", "c")) as slot:
+            assert slot.tickets is not None
+            return await slot.tickets.create(_ticket(f"web:u{n}"), [])
+
+    try:
+        references = await asyncio.gather(*(create(s, n) for n, s in enumerate([store, *others] * 5)))
+    finally:
+        for other in others:
+            await other.close()
+    assert len(set(references)) == 20
+    assert all(re.fullmatch(r"LLME-\d{4}-\d{6}", r) for r in references)
+
+
+def test_references_are_found_in_loose_spelling() -> None:
+    assert find_reference("status of llme 2026 123 please") == "LLME-2026-000123"
+    assert find_reference("LLME-2026-1234567") == "LLME-2026-1234567"
+    assert find_reference("no reference here") is None

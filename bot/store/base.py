@@ -5,9 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bot.messages import ConversationKey
+
+if TYPE_CHECKING:
+    from bot.store.tickets import TicketSink
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class ConversationSlot:
     state: dict[str, Any] | None
     new_state: dict[str, Any] | None = None
     records: list[Record] = field(default_factory=list)
+    # Enquiry tickets written in this same transaction (None where the backend has no tickets).
+    tickets: TicketSink | None = None
 
     def save(self, state: dict[str, Any]) -> None:
         self.new_state = state
@@ -73,4 +78,12 @@ class Store(Protocol):
 
     async def erase_user(self, user_ref: str) -> int:
         """Delete every conversation of `user_ref`; returns how many rows went."""
+        ...
+
+    async def claim_event(self, source: str, event_id: str) -> bool:
+        """True the first time any process claims (`source`, `event_id`), False ever after.
+
+        Front ends call it before acting on a platform event that may be delivered more than once
+        (Slack retries, two processes behind one URL).
+        """
         ...
