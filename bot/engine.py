@@ -222,6 +222,7 @@ class Engine:
             today=turn.today,
             now=utcnow(),
             inbound=turn.inbound,
+            action=turn.action,
             conversation=turn.state,
             slot=turn.slot,
             normalise=self.matcher.normaliser.normalise,
@@ -388,6 +389,10 @@ class Engine:
         turn.slot.record(UnansweredRecord(masked, self.matcher.normaliser.normalise(masked)))
 
     # -- menus ---------------------------------------------------------------------------------
+    def welcome(self) -> Reply:
+        """The greeting with the main menu, for front ends that greet users unprompted."""
+        return Reply(self.knowledge.texts.greeting, choices=self._menu())
+
     def _menu(self) -> tuple[Choice, ...]:
         texts = self.knowledge.texts
         return (

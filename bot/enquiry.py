@@ -81,7 +81,7 @@ class EnquiryFlow:
         if ctx.now - _aware(flow.updated_at) > self.draft_expiry:
             restarted = await self.start(ctx, {})
             return FlowResult(restarted.flow, [Reply(t.expired), *restarted.replies])
-        action = _typed_action(ctx)
+        action = ctx.action
         if action == _action("cancel"):
             return FlowResult(None, [Reply(t.cancelled)])
         flow = flow.model_copy(deep=True)
@@ -443,20 +443,6 @@ class _Turn:
 
 def _ask(text: str, choices: Sequence[Choice] = ()) -> Reply:
     return Reply(text, choices=tuple(choices), kind="question")
-
-
-def _typed_action(ctx: FlowContext) -> str | None:
-    """The button pressed, or the one a typed number or label picks (as the engine does for menus)."""
-    if ctx.inbound.action:
-        return ctx.inbound.action
-    text = clean_user_text(ctx.inbound.text or "")
-    choices = ctx.conversation.choices
-    if not text or not choices:
-        return None
-    if text.isdigit() and 1 <= int(text) <= len(choices):
-        return choices[int(text) - 1].value
-    typed = ctx.normalise(text)
-    return next((c.value for c in choices if ctx.normalise(c.label) == typed), None)
 
 
 def _said(ctx: FlowContext, text: str, phrases: Sequence[str]) -> bool:

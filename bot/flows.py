@@ -23,6 +23,7 @@ class FlowContext:
     today: dt.date
     now: dt.datetime
     inbound: Inbound
+    action: str | None  # the button pressed, or the one a typed number or button label picked
     conversation: ConversationState
     slot: ConversationSlot
     normalise: Callable[[str], str]

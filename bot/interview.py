@@ -684,16 +684,12 @@ class InterviewFlow:
 
     @staticmethod
     def _event(ctx: FlowContext) -> Event:
+        # The engine has already turned a typed "2" or a typed button label into that button's value.
+        if ctx.action is not None and ctx.action.startswith(ACTION_PREFIX):
+            return Pressed(ctx.action)
         if ctx.inbound.action is not None:
             return Pressed(ctx.inbound.action)
-        text = clean_user_text(ctx.inbound.text or "")
-        # A typed "2" picks the second button; the engine's reading of it is not in FlowContext.
-        choices = ctx.conversation.choices
-        if text.isdigit() and 1 <= int(text) <= len(choices):
-            value = choices[int(text) - 1].value
-            if value.startswith(ACTION_PREFIX):
-                return Pressed(value)
-        return Typed(text)
+        return Typed(clean_user_text(ctx.inbound.text or ""))
 
     @staticmethod
     def _result(turn: Turn, started_at: dt.datetime, now: dt.datetime) -> FlowResult:

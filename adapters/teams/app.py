@@ -39,7 +39,7 @@ from adapters.teams.translate import (
     to_inbound,
 )
 from bot.engine import Engine
-from bot.messages import Choice, ConversationKey, Reply
+from bot.messages import ConversationKey, Reply
 from bot.settings import Settings
 from bot.state import ConversationState
 from bot.store.base import Store
@@ -229,13 +229,7 @@ class TeamsBot:
         await self.send(context, await form.submit(key, submission.values))
 
     def welcome(self) -> Reply:
-        texts = self.engine.knowledge.texts
-        menu = (
-            Choice(texts.menu_fit, "menu:fit"),
-            Choice(texts.menu_contact, "menu:contact"),
-            Choice(texts.menu_help, "menu:help"),
-        )
-        return Reply(texts.greeting, choices=menu)
+        return self.engine.welcome()
 
     async def _first_welcome(self, key: ConversationKey) -> bool:
         """True once per conversation: Teams may repeat the 'bot added' update (reinstalls, retries)."""
