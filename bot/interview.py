@@ -120,6 +120,7 @@ class Turn:
     state: InterviewState | None  # None: the interview is over
     replies: tuple[Reply, ...] = ()
     consumed: bool = True  # False: not an answer (a question for the FAQ); the state is unchanged
+    recommended: str | None = None  # the first programme that fits, once the interview is over
 
 
 @dataclass(frozen=True)
@@ -502,7 +503,9 @@ def _reask(ctx: InterviewContext, state: InterviewState, question: InterviewQues
 def _ask_next(ctx: InterviewContext, state: InterviewState, lead: list[Reply]) -> Turn:
     question = next_question(ctx.spec, state)
     if question is None:
-        return Turn(None, (*lead, *render_recommendation(ctx, state)))
+        recommendation = evaluate(ctx.eligibility, ctx.knowledge.programmes, state.answers, ctx.today)
+        first = recommendation.eligible[0].programme_id if recommendation.eligible else None
+        return Turn(None, (*lead, *render(ctx, state, recommendation)), recommended=first)
     state = replace(state, step=question.id, reasks=0)
     return Turn(state, (*lead, question_reply(ctx, question, state)))
 
@@ -543,11 +546,6 @@ def answers_summary(spec: InterviewSpec, answers: Mapping[str, AnswerValue]) -> 
         if choice is not None:
             parts.append(choice.summary or choice.label)
     return ", ".join(parts)
-
-
-def render_recommendation(ctx: InterviewContext, state: InterviewState) -> list[Reply]:
-    recommendation = evaluate(ctx.eligibility, ctx.knowledge.programmes, state.answers, ctx.today)
-    return render(ctx, state, recommendation)
 
 
 def render(ctx: InterviewContext, state: InterviewState, recommendation: Recommendation) -> list[Reply]:
@@ -670,6 +668,9 @@ class InterviewFlow:
         if status == "resume" and state.step != RESUME_STEP:
             return self._result(Turn(pause(state), (resume_reply(ictx),)), flow.started_at, ctx.now)
         turn = advance(ictx, state, self._event(ctx))
+        if turn.recommended is not None:
+            # Follow-up questions and "contact my hub" after the recommendation are about this programme.
+            ctx.conversation.last_programme = turn.recommended
         if not turn.consumed:
             # A question for the FAQ still counts as activity, so the idle clock restarts.
             flow.updated_at = ctx.now

@@ -629,3 +629,13 @@ def test_interview_without_rules_is_reported(data_copy: Path) -> None:
     (data_copy / "eligibility.yaml").unlink()
     _, problems = check_knowledge(data_copy)
     assert any(p.file == "eligibility.yaml" and "missing" in p.message for p in problems)
+
+
+async def test_follow_up_after_the_recommendation_is_about_the_programme_that_fits(engine: Engine) -> None:
+    chat = Conversation(engine)
+    await chat.say("which programme fits me")
+    for text in ("Y7-11", "England", "an academy", "I'm an NQT", "nope"):
+        await chat.say(text)
+    assert "Programmes that fit you:" in chat.text()
+    await chat.say("how long does it take?")
+    assert chat.answered() is not None and chat.answered().startswith("dwg-")
