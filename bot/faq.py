@@ -47,6 +47,7 @@ class MatcherConfig:
     general_penalty: float = 5.0
     topic_bonus: float = 6.0
     typo_cutoff: float = 82.0
+    fuzzy_shortlist: int = 25
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class FaqMatcher:
         self.config = config or MatcherConfig()
         self.normaliser = Normaliser(knowledge.lexicon)
         self._stemmer = snowballstemmer.stemmer("english")
+        self._stem_cache: dict[str, str] = {}
         self._entries: Sequence[FaqEntry] = knowledge.faq
         self._aliases = self._programme_aliases()
         self._cues = {
@@ -128,7 +130,15 @@ class FaqMatcher:
         return sorted(pairs, key=lambda pair: -len(pair[0]))
 
     def stems(self, words: Iterable[str]) -> list[str]:
-        return [str(s) for s in self._stemmer.stemWords(list(words))]
+        return [self._stem(w) for w in words]
+
+    def _stem(self, word: str) -> str:
+        stem = self._stem_cache.get(word)
+        if stem is None:
+            stem = str(self._stemmer.stemWord(word))
+            if len(self._stem_cache) < 50_000:  # bounded: users can type any words
+                self._stem_cache[word] = stem
+        return stem
 
     def _build_index(self) -> None:
         full: list[list[str]] = []
@@ -172,6 +182,7 @@ class FaqMatcher:
         self._neutral = _View(neutral, owner_array, vocab, idf)
         # Phrasings are stored entry by entry; reduceat needs where each entry's rows start.
         self._starts = np.flatnonzero(np.r_[True, owner_array[1:] != owner_array[:-1]])
+        self._rows = [np.flatnonzero(owner_array == i) for i in range(len(self._entries))]
 
     # -- analysis ----------------------------------------------------------------------------
     def _correct(self, tokens: list[str]) -> list[str]:
@@ -225,25 +236,29 @@ class FaqMatcher:
     def _view_scores(self, view: _View, stems: Sequence[str]) -> NDArray[np.float64]:
         """Per-entry base score (0–100) of the question's stems against one view of the phrasings."""
         cfg = self.config
-        query = np.zeros(len(self._vocab))
-        unknown = 0
-        for stem in set(stems):
-            index = self._vocab.get(stem)
-            if index is None:
-                unknown += 1
-            else:
-                query[index] = 1.0
-        q_weight = float(query @ self._idf) + unknown * self._unknown_idf
-        q_norm = math.sqrt(float(query @ self._idf**2) + unknown * self._unknown_idf**2)
+        known = sorted({self._vocab[s] for s in stems if s in self._vocab})
+        unknown = len(set(stems)) - len(known)
+        idf = self._idf[known]
+        q_weight = float(idf.sum()) + unknown * self._unknown_idf
+        q_norm = math.sqrt(float((idf**2).sum()) + unknown * self._unknown_idf**2)
         if q_weight == 0:
             return np.zeros(len(self._entries))
-        coverage = (view.docs @ (query * self._idf)) / q_weight
-        cosine = np.maximum.reduceat((view.weighted @ query) / (view.norms * q_norm), self._starts)
-        fuzzy = process.cdist([" ".join(stems)], view.text, scorer=fuzz.token_sort_ratio, workers=1)[0]
-        fuzzy_best = np.maximum.reduceat(fuzzy.astype(np.float64), self._starts) / 100.0
-        return 100.0 * (
-            cfg.coverage_weight * coverage + cfg.cosine_weight * cosine + cfg.fuzzy_weight * fuzzy_best
+        # Only the question's own columns matter: sum those instead of multiplying whole matrices.
+        coverage = (view.docs[:, known] @ idf) / q_weight
+        cosine = np.maximum.reduceat(
+            view.weighted[:, known].sum(axis=1) / (view.norms * q_norm), self._starts
         )
+        lexical = cfg.coverage_weight * coverage + cfg.cosine_weight * cosine
+        # Fuzzy similarity refines the ranking among the entries already close on words; scoring every
+        # phrasing would cost most of the time for entries that cannot win.
+        shortlist = np.argsort(-lexical)[: cfg.fuzzy_shortlist]
+        rows = np.concatenate([self._rows[i] for i in shortlist])
+        fuzzy = process.cdist(
+            [" ".join(stems)], [view.text[r] for r in rows], scorer=fuzz.token_sort_ratio, workers=1
+        )[0]
+        fuzzy_best = np.zeros(len(self._entries))
+        np.maximum.at(fuzzy_best, self._owners[rows], fuzzy.astype(np.float64) / 100.0)
+        return 100.0 * (lexical + cfg.fuzzy_weight * fuzzy_best)
 
     def match(self, text: str, context_programme: str | None = None) -> MatchResult:
         normalised, content = self.analyse(text)
