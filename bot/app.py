@@ -50,12 +50,7 @@ def build_flows(knowledge: Knowledge, store: Store, settings: Settings) -> list[
 
 def build_services(settings: Settings, *, store: SqlStore | None = None) -> Services:
     knowledge = load_knowledge(settings.knowledge_dir)
-    store = store or SqlStore(
-        settings.database_url,
-        pool_size=settings.db_pool_size,
-        max_overflow=settings.db_max_overflow,
-        pool_timeout=settings.db_pool_timeout,
-    )
+    store = store or SqlStore.from_settings(settings)
     metrics = Metrics()
     engine = Engine(
         knowledge,
@@ -68,6 +63,8 @@ def build_services(settings: Settings, *, store: SqlStore | None = None) -> Serv
 
 
 async def healthz(request: web.Request) -> web.Response:
+    """200 when the database answers, 503 otherwise: within DB_HEALTH_TIMEOUT (default 2 s), so a load
+    balancer's health check is never left hanging on a database that has gone away."""
     services = request.app[SERVICES]
     database = await services.store.ping()
     body = {
@@ -99,6 +96,10 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     setup_web(app, services.engine)
     setup_slack(app, services)
     setup_teams(app, services)
+    # Knowledge reloads without a restart (bot/reload.py): file watcher, SIGHUP, POST /admin/reload.
+    from bot.reload import setup_reload
+
+    setup_reload(app, services)
     return app
 
 
@@ -117,7 +118,14 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
 
 def _start_outbox(services: Services) -> RunningWorker:
     engine = services.engine
-    worker = build_worker(services.settings, TicketStore(services.store), lambda: engine.knowledge)
+    from adapters.slack.delivery import delivery_channels
+
+    worker = build_worker(
+        services.settings,
+        TicketStore(services.store),
+        lambda: engine.knowledge,
+        extra_channels=delivery_channels(services.settings),
+    )
     return RunningWorker(worker)
 
 

@@ -1,4 +1,4 @@
-"""Command line: `python -m bot validate|ask|chat|serve|unanswered|migrate|recommend`."""
+"""Command line: `python -m bot validate|ask|chat|serve|unanswered|suggestions|migrate|recommend`."""
 
 from __future__ import annotations
 
@@ -212,6 +212,10 @@ def build_parser() -> argparse.ArgumentParser:
     from bot.enquiry_cli import add_commands
 
     add_commands(sub)
+    # Learning from use (bot/suggestions_cli.py): suggestions list|accept|reject|export.
+    from bot import suggestions_cli
+
+    suggestions_cli.add_commands(sub)
     recommend = sub.add_parser("recommend", help="JSON answers on stdin -> which programmes fit, as JSON")
     recommend.add_argument("--today", type=_iso_date, help="the date to check deadlines against (YYYY-MM-DD)")
     return parser
@@ -247,6 +251,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         if args.command in COMMANDS:
             return run(args, _settings(args))
+        from bot import suggestions_cli
+
+        if args.command in suggestions_cli.COMMANDS:
+            return suggestions_cli.run(args, _settings(args))
         if args.command == "recommend":
             return cmd_recommend(args, sys.stdin, sys.stdout)
     except KnowledgeError as exc:

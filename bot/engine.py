@@ -19,7 +19,7 @@ from bot.messages import Choice, Inbound, Link, Reply
 from bot.normalise import clean_user_text
 from bot.privacy import mask_personal
 from bot.state import ConversationState, SavedChoice, parse_state, utcnow
-from bot.store.base import ConversationSlot, FeedbackRecord, Store, UnansweredRecord
+from bot.store.base import ConversationSlot, FeedbackRecord, PickRecord, Store, UnansweredRecord
 from knowledge.loader import Knowledge
 from knowledge.models import FaqEntry
 
@@ -296,6 +296,9 @@ class Engine:
             turn.replies.append(Reply(texts.rephrase))
             return
         if kind == "faq" and rest in self.knowledge.faq_by_id:
+            pending = turn.state.pending_question
+            if pending and any(c.value == action for c in turn.state.choices):
+                self._log_pick(turn, pending, rest)  # picked from the "did you mean" just offered
             turn.state.pending_question = None
             self._reply_with_answer(turn, self.knowledge.faq_by_id[rest])
             return
@@ -387,6 +390,11 @@ class Engine:
     def _log_unanswered(self, turn: _Turn, question: str) -> None:
         masked = mask_personal(question)
         turn.slot.record(UnansweredRecord(masked, self.matcher.normaliser.normalise(masked)))
+
+    def _log_pick(self, turn: _Turn, question: str, faq_id: str) -> None:
+        """Their wording, masked, is a candidate phrasing of the entry they chose (bot/suggestions.py)."""
+        masked = mask_personal(question)
+        turn.slot.record(PickRecord(faq_id, masked, self.matcher.normaliser.normalise(masked)))
 
     # -- menus ---------------------------------------------------------------------------------
     def welcome(self) -> Reply:

@@ -164,10 +164,14 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
     logs.configure(settings.log_level, settings.log_format)
     knowledge = load_knowledge(settings.knowledge_dir)
-    store = SqlStore(settings.database_url)
+    store = SqlStore.from_settings(settings)
     if settings.migrate_on_start:
         await store.open()
-    worker = build_worker(settings, TicketStore(store), lambda: knowledge)
+    from adapters.slack.delivery import delivery_channels
+
+    worker = build_worker(
+        settings, TicketStore(store), lambda: knowledge, extra_channels=delivery_channels(settings)
+    )
     try:
         if args.once:
             while await worker.run_once() >= worker.batch_size:

@@ -56,12 +56,22 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=5, ge=1)
     db_max_overflow: int = Field(default=10, ge=0)
-    db_pool_timeout: float = Field(default=30.0, gt=0)
+    db_pool_timeout: float = Field(default=30.0, gt=0, description="Seconds to wait for a free connection")
+    db_connect_timeout: float = Field(default=10.0, gt=0, description="Seconds to open a new connection")
+    db_health_timeout: float = Field(default=2.0, gt=0, description="/healthz gives up on the database after")
     host: str = Field(default="0.0.0.0", validation_alias=AliasChoices("HOST", "BOT_HOST"))
     port: int = Field(default=3978, ge=1, le=65535)
     log_level: str = "INFO"
     log_format: str = Field(default="json", pattern="^(json|text)$")
     knowledge_dir: Path | None = None
+    # Learning from use (bot/reload.py, bot/suggestions.py): the server re-reads the knowledge files
+    # when they change (checked every N seconds; 0 turns watching off), on SIGHUP, and on
+    # POST /admin/reload with "Authorization: Bearer ADMIN_TOKEN" (no token, no endpoint).
+    knowledge_reload_seconds: float = Field(default=2.0, ge=0)
+    admin_token: SecretStr | None = Field(default=None, min_length=16)
+    suggestion_cluster_threshold: float = Field(
+        default=80.0, ge=0, le=100, description="rapidfuzz token_set_ratio for one unanswered-question row"
+    )
     max_message_chars: int = Field(default=4000, ge=100)
     migrate_on_start: bool = True
 

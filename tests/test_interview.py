@@ -638,4 +638,5 @@ async def test_follow_up_after_the_recommendation_is_about_the_programme_that_fi
         await chat.say(text)
     assert "Programmes that fit you:" in chat.text()
     await chat.say("how long does it take?")
-    assert chat.answered() is not None and chat.answered().startswith("dwg-")
+    answered = chat.answered()
+    assert answered is not None and answered.startswith("dwg-")

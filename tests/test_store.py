@@ -77,6 +77,28 @@ async def test_updates_to_one_conversation_are_serialised(store: SqlStore) -> No
         assert slot.state == {"version": 1, "n": 25}
 
 
+async def test_updates_from_two_store_instances_are_serialised(store: SqlStore) -> None:
+    """Two processes on one database (here: two engines, so no shared in-process lock): the database
+    itself queues their updates to one conversation, and none is lost."""
+    other = SqlStore(store.url)
+    async with store.conversation(KEY) as slot:
+        slot.save({"version": 1, "n": 0})
+
+    async def increment(s: SqlStore) -> None:
+        async with s.conversation(KEY) as slot:
+            assert slot.state is not None
+            current = slot.state["n"]
+            await asyncio.sleep(0.001)  # hold the conversation while the other engine tries
+            slot.save({"version": 1, "n": current + 1})
+
+    try:
+        await asyncio.gather(*(increment(s) for _ in range(10) for s in (store, other)))
+    finally:
+        await other.close()
+    async with store.conversation(KEY) as slot:
+        assert slot.state == {"version": 1, "n": 20}
+
+
 async def test_unanswered_grouped_and_counted(store: SqlStore) -> None:
     for question, normalised in [
         ("Do you do primary?", "do you do primary"),
@@ -232,3 +254,54 @@ def test_references_are_found_in_loose_spelling() -> None:
     assert find_reference("status of llme 2026 123 please") == "LLME-2026-000123"
     assert find_reference("LLME-2026-1234567") == "LLME-2026-1234567"
     assert find_reference("no reference here") is None
+
+
+# -- learning from use (bot/suggestions.py) ------------------------------------------------------
+
+
+async def test_picks_commit_and_roll_back_with_their_conversation(store: SqlStore) -> None:
+    from bot.store.base import PickRecord
+
+    try:
+        async with store.conversation(KEY) as slot:
+            slot.record(PickRecord("dwg-cost", "lost pick?", "lost pick"))
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    assert await store.signals() == []
+    for question in ("is it free?", "is it free?", "Is it free"):
+        async with store.conversation(KEY) as slot:
+            slot.record(PickRecord("dwg-cost", question, "is it free"))
+    async with store.conversation(KEY) as slot:
+        slot.record(PickRecord("specialist-cost", "is it free?", "is it free"))
+        slot.record(FeedbackRecord("dwg-time", False, "how long is it"))
+        slot.record(FeedbackRecord("dwg-time", False, None))  # no question: nothing to suggest
+        slot.record(FeedbackRecord("dwg-time", True, "how long is it"))  # a thumbs up suggests nothing
+        slot.record(UnansweredRecord("do you sell pencils", "do you sell pencils"))
+    counted = sorted((s.kind, s.faq_id or "", s.question, s.count) for s in await store.signals())
+    assert counted == [
+        ("pick", "dwg-cost", "Is it free", 1),
+        ("pick", "dwg-cost", "is it free?", 2),
+        ("pick", "specialist-cost", "is it free?", 1),
+        ("thumbs_down", "dwg-time", "how long is it", 1),
+        ("unanswered", "", "do you sell pencils", 1),
+    ]
+    assert all(s.first_seen <= s.last_seen for s in await store.signals())
+
+
+async def test_suggestion_reviews_are_saved_and_replaced(store: SqlStore) -> None:
+    import datetime as dt
+
+    from bot.store.base import SuggestionReview
+
+    at = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
+    await store.save_review(SuggestionReview("u-1234abcd", "unanswered", "rejected", None, None, at))
+    await store.save_review(SuggestionReview("p-1234abcd", "pick", "accepted", "dwg-cost", "is it free?", at))
+    later = at + dt.timedelta(hours=1)
+    await store.save_review(
+        SuggestionReview("u-1234abcd", "unanswered", "accepted", "dwg-time", "how long", later)
+    )
+    reviews = await store.reviews()
+    assert set(reviews) == {"u-1234abcd", "p-1234abcd"}
+    assert (reviews["u-1234abcd"].status, reviews["u-1234abcd"].faq_id) == ("accepted", "dwg-time")
+    assert reviews["p-1234abcd"].wording == "is it free?"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from bot.messages import ConversationKey
 
@@ -26,7 +26,16 @@ class UnansweredRecord:
     normalised: str
 
 
-Record = FeedbackRecord | UnansweredRecord
+@dataclass(frozen=True)
+class PickRecord:
+    """A "did you mean" choice the user picked: their (masked) wording is a candidate phrasing of `faq_id`."""
+
+    faq_id: str
+    question: str
+    normalised: str
+
+
+Record = FeedbackRecord | UnansweredRecord | PickRecord
 
 
 @dataclass
@@ -61,6 +70,33 @@ class FeedbackSummary:
     not_helpful: int
 
 
+SignalKind = Literal["pick", "thumbs_down", "unanswered"]
+
+
+@dataclass(frozen=True)
+class SignalSummary:
+    """Identical (masked) wordings of one learning signal, counted (see bot/suggestions.py)."""
+
+    kind: SignalKind
+    faq_id: str | None  # the entry picked (pick), the entry given a thumbs down, None when unanswered
+    question: str
+    count: int
+    first_seen: dt.datetime
+    last_seen: dt.datetime
+
+
+@dataclass(frozen=True)
+class SuggestionReview:
+    """A knowledge author's decision on one suggestion."""
+
+    id: str
+    kind: str
+    status: Literal["accepted", "rejected"]
+    faq_id: str | None  # where the wording was added (accepted)
+    wording: str | None
+    decided_at: dt.datetime
+
+
 class Store(Protocol):
     async def open(self) -> None: ...
 
@@ -75,6 +111,16 @@ class Store(Protocol):
     async def unanswered(self, limit: int = 50) -> list[UnansweredSummary]: ...
 
     async def feedback(self) -> list[FeedbackSummary]: ...
+
+    async def signals(self) -> list[SignalSummary]:
+        """Every "did you mean" pick, thumbs down with its question, and unanswered question, counted."""
+        ...
+
+    async def reviews(self) -> dict[str, SuggestionReview]: ...
+
+    async def save_review(self, review: SuggestionReview) -> None:
+        """Insert or replace the decision on suggestion `review.id`."""
+        ...
 
     async def erase_user(self, user_ref: str) -> int:
         """Delete every conversation of `user_ref`; returns how many rows went."""

@@ -61,6 +61,32 @@ class UnansweredRow(Base):
     __table_args__ = (Index("ix_unanswered_normalised", "normalised"),)
 
 
+class PickRow(Base):
+    """A "did you mean" choice a user picked: the masked question and the entry chosen (bot/suggestions)."""
+
+    __tablename__ = "picks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    faq_id: Mapped[str] = mapped_column(String(120), index=True)
+    question: Mapped[str] = mapped_column(Text)
+    normalised: Mapped[str] = mapped_column(Text)
+    platform: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SuggestionRow(Base):
+    """A knowledge author's decision on a suggestion; ids derive from the signals (bot/suggestions.py)."""
+
+    __tablename__ = "suggestions"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))  # accepted | rejected
+    faq_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    wording: Mapped[str | None] = mapped_column(Text, nullable=True)
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
 class EventClaimRow(Base):
     """One row per platform event already taken by some process, so retries and duplicates are dropped."""
 

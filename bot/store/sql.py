@@ -6,7 +6,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, event, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -21,11 +21,25 @@ from bot.store.base import (
     ConversationSlot,
     FeedbackRecord,
     FeedbackSummary,
+    PickRecord,
+    SignalKind,
+    SignalSummary,
+    SuggestionReview,
     UnansweredRecord,
     UnansweredSummary,
 )
-from bot.store.schema import ConversationRow, EventClaimRow, FeedbackRow, UnansweredRow
+from bot.store.schema import (
+    ConversationRow,
+    EventClaimRow,
+    FeedbackRow,
+    PickRow,
+    SuggestionRow,
+    UnansweredRow,
+)
 from bot.store.tickets import SqlTicketSink
+
+if TYPE_CHECKING:
+    from bot.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -70,11 +84,14 @@ class SqlStore:
         pool_size: int = 5,
         max_overflow: int = 10,
         pool_timeout: float = 30.0,
+        connect_timeout: float = 10.0,
+        health_timeout: float = 2.0,
         echo: bool = False,
     ) -> None:
         self.url = normalise_url(url)
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
+        self.health_timeout = health_timeout
         kwargs: dict[str, Any] = {"echo": echo}
         if self.dialect == "sqlite":
             memory = parsed.database in (None, "", ":memory:")
@@ -85,11 +102,25 @@ class SqlStore:
             kwargs.update(
                 pool_size=pool_size, max_overflow=max_overflow, pool_timeout=pool_timeout, pool_pre_ping=True
             )
+            if self.dialect == "postgresql":
+                kwargs["connect_args"] = {"timeout": connect_timeout}  # asyncpg: connecting, incl. TLS
         self.engine: AsyncEngine = create_async_engine(self.url, **kwargs)
         if self.dialect == "sqlite":
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._locks = _KeyedLocks()
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> SqlStore:
+        """The store as configured: DATABASE_URL with the DB_POOL_* and DB_*_TIMEOUT settings."""
+        return cls(
+            settings.database_url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+            connect_timeout=settings.db_connect_timeout,
+            health_timeout=settings.db_health_timeout,
+        )
 
     async def open(self) -> None:
         from bot.migrate import upgrade
@@ -100,11 +131,14 @@ class SqlStore:
         await self.engine.dispose()
 
     async def ping(self) -> bool:
+        """Can we run a query now? Within `health_timeout` seconds, however the database fails: refused,
+        a host that never answers, or a pool without a free connection."""
         try:
-            async with self.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
+            async with asyncio.timeout(self.health_timeout):
+                async with self.engine.connect() as conn:
+                    await conn.execute(text("SELECT 1"))
             return True
-        except Exception:  # any driver error means "not reachable"
+        except Exception:  # any driver error or the timeout means "not reachable"
             log.warning("database ping failed", exc_info=True)
             return False
 
@@ -149,6 +183,7 @@ class SqlStore:
                 )
             feedback = [r for r in slot.records if isinstance(r, FeedbackRecord)]
             unanswered = [r for r in slot.records if isinstance(r, UnansweredRecord)]
+            picks = [r for r in slot.records if isinstance(r, PickRecord)]
             if feedback:
                 await conn.execute(
                     insert(FeedbackRow),
@@ -176,6 +211,20 @@ class SqlStore:
                         for r in unanswered
                     ],
                 )
+            if picks:
+                await conn.execute(
+                    insert(PickRow),
+                    [
+                        {
+                            "faq_id": r.faq_id,
+                            "question": r.question,
+                            "normalised": r.normalised,
+                            "platform": key.platform,
+                            "created_at": now,
+                        }
+                        for r in picks
+                    ],
+                )
 
     async def unanswered(self, limit: int = 50) -> list[UnansweredSummary]:
         count = func.count(UnansweredRow.id).label("n")
@@ -198,6 +247,63 @@ class SqlStore:
             FeedbackSummary(faq_id=faq_id, helpful=int(ups or 0), not_helpful=int(total) - int(ups or 0))
             for faq_id, ups, total in sorted(rows)
         ]
+
+    async def signals(self) -> list[SignalSummary]:
+        out: list[SignalSummary] = []
+        queries: list[tuple[SignalKind, Any, Any, Any, Any]] = [
+            ("pick", PickRow.faq_id, PickRow.question, PickRow.created_at, None),
+            (
+                "thumbs_down",
+                FeedbackRow.faq_id,
+                FeedbackRow.question,
+                FeedbackRow.created_at,
+                (FeedbackRow.helpful.is_(False)) & FeedbackRow.question.is_not(None),
+            ),
+            ("unanswered", None, UnansweredRow.question, UnansweredRow.created_at, None),
+        ]
+        async with self._sessions() as session:
+            for kind, faq_id, question, created, where in queries:
+                columns = [question, func.count(), func.min(created), func.max(created)]
+                grouping = [question]
+                if faq_id is not None:
+                    columns.insert(0, faq_id)
+                    grouping.insert(0, faq_id)
+                stmt = select(*columns).group_by(*grouping)
+                if where is not None:
+                    stmt = stmt.where(where)
+                for row in (await session.execute(stmt)).all():
+                    values = list(row) if faq_id is not None else [None, *row]
+                    faq, text_, count, first, last = values
+                    out.append(SignalSummary(kind, faq, text_, int(count), first, last))
+        return out
+
+    async def reviews(self) -> dict[str, SuggestionReview]:
+        async with self._sessions() as session:
+            rows = (await session.execute(select(SuggestionRow))).scalars().all()
+        return {
+            r.id: SuggestionReview(
+                id=r.id,
+                kind=r.kind,
+                status="accepted" if r.status == "accepted" else "rejected",
+                faq_id=r.faq_id,
+                wording=r.wording,
+                decided_at=r.decided_at,
+            )
+            for r in rows
+        }
+
+    async def save_review(self, review: SuggestionReview) -> None:
+        values = {
+            "kind": review.kind,
+            "status": review.status,
+            "faq_id": review.faq_id,
+            "wording": review.wording,
+            "decided_at": review.decided_at,
+        }
+        stmt = self._insert(SuggestionRow).values(id=review.id, **values)
+        stmt = stmt.on_conflict_do_update(index_elements=["id"], set_=values)
+        async with self._sessions() as session, session.begin():
+            await session.execute(stmt)
 
     async def erase_user(self, user_ref: str) -> int:
         async with self._sessions() as session, session.begin():
