@@ -319,47 +319,6 @@ class WebhookChannel:
             await self._session.close()
 
 
-class SlackChannel:
-    """chat.postMessage to a channel the bot is in (only when SLACK_BOT_TOKEN is set)."""
-
-    _PERMANENT = frozenset(
-        {"channel_not_found", "not_in_channel", "is_archived", "msg_too_long", "no_text", "restricted_action"}
-    )
-
-    def __init__(self, token: str, api_url: str) -> None:
-        from slack_sdk.web.async_client import AsyncWebClient
-
-        self._client = AsyncWebClient(token=token, base_url=api_url)
-
-    async def deliver(self, message: EnquiryMessage, target: str) -> None:
-        from slack_sdk.errors import SlackApiError
-
-        try:
-            await self._client.chat_postMessage(
-                channel=target,
-                text=message.slack_text(),
-                unfurl_links=False,
-                unfurl_media=False,
-                metadata={
-                    "event_type": "enquiry_ticket",
-                    "event_payload": {
-                        "reference": message.ticket.reference,
-                        "idempotency_key": message.ticket.idempotency_key,
-                    },
-                },
-            )
-        except SlackApiError as exc:
-            error = str(exc.response.get("error", "unknown"))
-            raise DeliveryError(f"Slack: {error}", permanent=error in self._PERMANENT) from exc
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            raise DeliveryError(f"Slack unreachable: {type(exc).__name__}") from exc
-
-    async def close(self) -> None:
-        session = getattr(self._client, "session", None)
-        if session is not None:
-            await session.close()
-
-
 # -- the worker ------------------------------------------------------------------------------------
 
 
@@ -485,7 +444,10 @@ class OutboxWorker:
         log.info("delivery_retry", extra={**context, "retry_in_s": round(delay, 1)})
 
 
-def build_channels(settings: Settings, routes: DeliveryRoutes) -> dict[str, DeliveryChannel]:
+def build_channels(
+    settings: Settings, routes: DeliveryRoutes, extra: Mapping[str, DeliveryChannel] | None = None
+) -> dict[str, DeliveryChannel]:
+    """Email and webhook channels, plus platform channels (Slack) supplied by the wiring."""
     fallback = settings.enquiry_webhook_secret.get_secret_value() if settings.enquiry_webhook_secret else None
     channels: dict[str, DeliveryChannel] = {
         "email": EmailChannel(settings),
@@ -493,13 +455,17 @@ def build_channels(settings: Settings, routes: DeliveryRoutes) -> dict[str, Deli
             lambda url: routes.webhook_secret(url, fallback), settings.webhook_timeout_seconds
         ),
     }
-    if settings.slack_bot_token:
-        channels["slack"] = SlackChannel(settings.slack_bot_token, settings.slack_api_url)
+    channels.update(extra or {})
     return channels
 
 
 def build_worker(
-    settings: Settings, tickets: TicketStore, knowledge: Callable[[], Knowledge], **overrides: Any
+    settings: Settings,
+    tickets: TicketStore,
+    knowledge: Callable[[], Knowledge],
+    *,
+    extra_channels: Mapping[str, DeliveryChannel] | None = None,
+    **overrides: Any,
 ) -> OutboxWorker:
     enquiry = knowledge().enquiry
     routes = DeliveryRoutes.from_settings(settings, [h.id for h in enquiry.hubs.hubs] if enquiry else None)
@@ -516,7 +482,7 @@ def build_worker(
         "draft_expiry": dt.timedelta(hours=settings.enquiry_draft_hours),
     }
     options.update(overrides)
-    return OutboxWorker(tickets, build_channels(settings, routes), knowledge, **options)
+    return OutboxWorker(tickets, build_channels(settings, routes, extra_channels), knowledge, **options)
 
 
 class RunningWorker:

@@ -24,6 +24,7 @@ import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from adapters.slack.delivery import SlackChannel
 from bot.app import create_app
 from bot.messages import ConversationKey
 from bot.outbox import (
@@ -33,7 +34,6 @@ from bot.outbox import (
     EnquiryMessage,
     OutboxWorker,
     RetryPolicy,
-    SlackChannel,
     WebhookChannel,
     sign,
 )
