@@ -232,7 +232,14 @@ def _iso_date(text: str) -> object:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    from bot import logs
     from knowledge.loader import KnowledgeError
+
+    if args.command not in ("serve", "worker"):
+        # One-shot and interactive commands: readable lines on stderr; for the teacher-facing ones
+        # only errors (a server's configuration warnings, e.g. no delivery route, are not theirs).
+        quiet = args.command in ("ask", "chat", "recommend", "validate")
+        logs.configure("ERROR" if quiet else "WARNING", "text")
 
     try:
         if args.command == "validate":
