@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -42,6 +43,12 @@ if TYPE_CHECKING:
     from bot.settings import Settings
 
 log = logging.getLogger(__name__)
+
+_RECORD_TABLES: dict[type, type] = {
+    FeedbackRecord: FeedbackRow,
+    UnansweredRecord: UnansweredRow,
+    PickRecord: PickRow,
+}
 
 
 def normalise_url(url: str) -> str:
@@ -181,50 +188,15 @@ class SqlStore:
                         state=slot.new_state, version=int(slot.new_state.get("version", 0)), updated_at=now
                     )
                 )
-            feedback = [r for r in slot.records if isinstance(r, FeedbackRecord)]
-            unanswered = [r for r in slot.records if isinstance(r, UnansweredRecord)]
-            picks = [r for r in slot.records if isinstance(r, PickRecord)]
-            if feedback:
-                await conn.execute(
-                    insert(FeedbackRow),
-                    [
-                        {
-                            "faq_id": r.faq_id,
-                            "helpful": r.helpful,
-                            "question": r.question,
-                            "platform": key.platform,
-                            "created_at": now,
-                        }
-                        for r in feedback
-                    ],
-                )
-            if unanswered:
-                await conn.execute(
-                    insert(UnansweredRow),
-                    [
-                        {
-                            "question": r.question,
-                            "normalised": r.normalised,
-                            "platform": key.platform,
-                            "created_at": now,
-                        }
-                        for r in unanswered
-                    ],
-                )
-            if picks:
-                await conn.execute(
-                    insert(PickRow),
-                    [
-                        {
-                            "faq_id": r.faq_id,
-                            "question": r.question,
-                            "normalised": r.normalised,
-                            "platform": key.platform,
-                            "created_at": now,
-                        }
-                        for r in picks
-                    ],
-                )
+            # Each record type has a table whose columns are the record's fields plus where and when.
+            for record_type, row in _RECORD_TABLES.items():
+                values = [
+                    {**dataclasses.asdict(r), "platform": key.platform, "created_at": now}
+                    for r in slot.records
+                    if type(r) is record_type
+                ]
+                if values:
+                    await conn.execute(insert(row), values)
 
     async def unanswered(self, limit: int = 50) -> list[UnansweredSummary]:
         count = func.count(UnansweredRow.id).label("n")
