@@ -14,16 +14,26 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-
+from bot.enquiry_rules import (
+    Invalid,
+    check_email,
+    check_length,
+    check_name,
+    check_question,
+    check_school_text,
+    create_ticket,
+    route_answer,
+    school_answer,
+    school_text,
+)
 from bot.flows import FlowContext, FlowResult
 from bot.messages import Choice, Reply
 from bot.normalise import clean_user_text
 from bot.outbox import DeliveryRoutes
-from bot.routing import Route, find_school, lookup_school, normalise_postcode, route
+from bot.routing import find_school, lookup_school, normalise_postcode
 from bot.settings import Settings
 from bot.state import FlowState
-from bot.store.tickets import NewTicket, find_reference
+from bot.store.tickets import find_reference
 from knowledge.enquiry import FIELDS, EnquiryKnowledge, EnquiryTexts
 from knowledge.hubs import School
 from knowledge.loader import Knowledge
@@ -149,9 +159,10 @@ class EnquiryFlow:
         early = self._free_text(turn, "name")
         if early is not None:
             return early
-        if "@" in turn.text or not any(ch.isalpha() for ch in turn.text):
-            return self._again(turn, t.name_invalid.format(limit=t.limits.name))
-        turn.answers["name"] = " ".join(turn.text.split())
+        try:
+            turn.answers["name"] = check_name(t, turn.text)
+        except Invalid as exc:
+            return self._again(turn, exc.message)
         return self._advance(turn)
 
     async def _on_email(self, turn: _Turn) -> FlowResult:
@@ -160,10 +171,9 @@ class EnquiryFlow:
         if early is not None:
             return early
         try:
-            checked = validate_email(turn.text, check_deliverability=False, allow_smtputf8=False)
-        except EmailNotValidError as exc:
-            return self._again(turn, t.email_invalid.format(reason=str(exc).rstrip(".")))
-        turn.answers["email"] = checked.normalized
+            turn.answers["email"] = check_email(t, turn.text)
+        except Invalid as exc:
+            return self._again(turn, exc.message)
         return self._advance(turn)
 
     async def _on_role(self, turn: _Turn) -> FlowResult:
@@ -205,7 +215,7 @@ class EnquiryFlow:
             school = find_school(turn.data, picked)
             if school is None or picked not in turn.answers.get("school_matches", []):
                 return self._again(turn)
-            turn.answers["school"] = _school_answer(school)
+            turn.answers["school"] = school_answer(school)
             turn.answers.pop("school_matches", None)
             return self._advance(turn)
         return await self._on_school(turn)  # typed something else: search again
@@ -214,9 +224,10 @@ class EnquiryFlow:
         early = self._free_text(turn, "school")
         if early is not None:
             return early
-        if sum(ch.isalnum() for ch in turn.text) < 3:
-            return self._again(turn)
-        turn.answers["school"] = {"text": " ".join(turn.text.split())}
+        try:
+            turn.answers["school"] = check_school_text(turn.texts, turn.text)
+        except Invalid:
+            return self._again(turn)  # the prompt itself says what to type
         turn.answers.pop("school_matches", None)
         return self._advance(turn)
 
@@ -245,9 +256,10 @@ class EnquiryFlow:
         early = self._free_text(turn, "question", questions=False)
         if early is not None:
             return early
-        if len(turn.text) < t.limits.question_min:
-            return self._again(turn, t.question_too_short)
-        turn.answers["question"] = turn.text
+        try:
+            turn.answers["question"] = check_question(t, turn.text)
+        except Invalid as exc:
+            return self._again(turn, exc.message)
         return self._advance(turn)
 
     async def _on_summary(self, turn: _Turn) -> FlowResult:
@@ -301,10 +313,10 @@ class EnquiryFlow:
             return self._again(turn)
         if questions and "?" in turn.text:
             return FlowResult(turn.flow, consumed=False)  # the engine answers it, then asks again
-        limit = getattr(turn.texts.limits, field)
-        if len(turn.text) > limit:
-            label = getattr(turn.texts.field_labels, field).lower()
-            return self._again(turn, turn.texts.too_long.format(field=label, limit=limit))
+        try:
+            check_length(turn.texts, field, turn.text)
+        except Invalid as exc:
+            return self._again(turn, exc.message)
         return None
 
     def _again(self, turn: _Turn, message: str | None = None) -> FlowResult:
@@ -312,39 +324,14 @@ class EnquiryFlow:
         return FlowResult(turn.flow, [*replies, *self._prompt_turn(turn)])
 
     async def _confirm(self, turn: _Turn) -> FlowResult:
-        ctx, t, answers = turn.ctx, turn.texts, turn.answers
+        ctx, answers = turn.ctx, turn.answers
         if not _complete(turn.flow):
             turn.flow.step = next(s for s in ORDER if not _answered(turn.flow, s))
             return FlowResult(turn.flow, self._prompt_turn(turn))
         if ctx.slot.tickets is None:
             raise RuntimeError("this store cannot keep enquiry tickets")
-        where = _route(turn.data, answers["school"])
-        school = answers["school"]
-        reference = await ctx.slot.tickets.create(
-            NewTicket(
-                owner_ref=ctx.inbound.key.user_ref,
-                platform=ctx.inbound.key.platform,
-                hub_id=where.hub_id,
-                destination=where.destination,
-                manual_routing=where.manual_routing,
-                routing_reason=where.reason,
-                suggested_hub_id=where.suggested_hub_id,
-                local_authority=where.local_authority,
-                school_urn=school.get("urn"),
-                school=_school_text(school),
-                programme=answers.get("programme"),
-                name=answers["name"],
-                email=answers["email"],
-                role=answers.get("role"),
-                question=answers["question"],
-            ),
-            self.routes.targets_for(where.hub_id),
-        )
-        if where.manual_routing:
-            text = t.confirmed_manual.format(reference=reference, email=answers["email"])
-        else:
-            text = t.confirmed.format(reference=reference, hub=where.destination, email=answers["email"])
-        return FlowResult(None, [Reply(text, data={"reference": reference})])
+        reply = await create_ticket(ctx.slot.tickets, turn.data, self.routes, ctx.inbound.key, answers)
+        return FlowResult(None, [reply])
 
     # -- prompts -------------------------------------------------------------------------------
     def _prompt_turn(self, turn: _Turn) -> list[Reply]:
@@ -407,12 +394,12 @@ class EnquiryFlow:
             "name": answers.get("name"),
             "email": answers.get("email"),
             "role": answers.get("role"),
-            "school": _school_text(answers.get("school") or {}),
+            "school": school_text(answers.get("school") or {}),
             "programme": programme.name if programme else t.programme_other,
             "question": answers.get("question"),
         }
         details = "\n".join(f"- {labels[f]}: {values[f] or t.not_given}" for f in FIELDS)
-        where = _route(data, answers.get("school") or {})
+        where = route_answer(data, answers.get("school") or {})
         destination = (
             t.summary_destination_default
             if where.manual_routing
@@ -477,30 +464,9 @@ def _programme_from_text(ctx: FlowContext, text: str) -> str | None:
     return None
 
 
-def _school_answer(school: School) -> dict[str, str]:
-    return {
-        "urn": school.urn,
-        "name": school.name,
-        "local_authority": school.local_authority,
-        "postcode": school.postcode,
-    }
-
-
 def _school_label(school: School) -> str:
     where = school.postcode or school.local_authority
     return f"{school.name}, {where}"
-
-
-def _school_text(school: dict[str, str]) -> str | None:
-    if "urn" in school:
-        where = ", ".join(p for p in (school.get("local_authority"), school.get("postcode")) if p)
-        return f"{school['name']} ({where})" if where else school["name"]
-    return school.get("text")
-
-
-def _route(data: EnquiryKnowledge, school: dict[str, str]) -> Route:
-    found = find_school(data, school["urn"]) if "urn" in school else None
-    return route(data, found)
 
 
 def _shorten(text: str, limit: int) -> str:

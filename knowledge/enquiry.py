@@ -103,6 +103,14 @@ class EnquiryTexts(_Frozen):
     cancelled: str
     expired: str
 
+    # The same enquiry as a form (a Slack modal, a Teams card): bot/enquiry_form.py.
+    form_title: str = Field(max_length=24)
+    form_open: str
+    form_submit: str
+    form_consent_required: str
+    form_required: str
+    form_pick_one: str
+
     status_pending: str
     status_delivered: str
     status_failed: str

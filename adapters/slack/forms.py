@@ -2,16 +2,17 @@
 
 The plumbing (button → views.open → view_submission → inline errors → replies) lives in app.py,
 render.py and translate.py. A form itself says which fields it has, how to check them and what
-submitting does. No form is registered yet: the enquiry form arrives with the enquiry flow.
+submitting does. The enquiry form (bot/enquiry_form.py) is offered as a modal by `SlackEnquiryForm`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, ClassVar, Literal, Protocol
 
-from bot.messages import ConversationKey, Reply
+from bot.enquiry_form import EnquiryForm, enquiry_form
+from bot.messages import Choice, ConversationKey, Reply
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -19,10 +20,16 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True, slots=True)
 class FormField:
-    """One input of a modal. `name` is its block id and its key in the submitted values."""
+    """One input of a modal. `name` is its block id and its key in the submitted values.
+
+    `kind`: a plain_text_input ("text"), a static_select of `choices` ("select"), or checkboxes of
+    `choices` ("checkbox", submitted as the ticked values joined by commas).
+    """
 
     name: str
     label: str
+    kind: Literal["text", "select", "checkbox"] = "text"
+    choices: tuple[Choice, ...] = ()
     multiline: bool = False
     optional: bool = False
     max_length: int | None = None
@@ -53,6 +60,49 @@ class SlackForm(Protocol):
         ...
 
 
+class SlackEnquiryForm:
+    """The enquiry form as a modal: a thin wrapper over bot/enquiry_form.py."""
+
+    _KINDS: ClassVar[dict[str, Literal["text", "select", "checkbox"]]] = {
+        "text": "text",
+        "choice": "select",
+        "consent": "checkbox",
+    }
+
+    def __init__(self, form: EnquiryForm) -> None:
+        self.form = form
+
+    @property
+    def name(self) -> str:
+        return self.form.name
+
+    @property
+    def title(self) -> str:
+        return self.form.title
+
+    @property
+    def fields(self) -> Sequence[FormField]:
+        return [
+            FormField(
+                f.name,
+                f.label,
+                kind=self._KINDS[f.kind],
+                choices=f.choices,
+                multiline=f.multiline,
+                max_length=f.max_length,
+                hint=f.hint,
+            )
+            for f in self.form.fields
+        ]
+
+    def validate(self, values: Mapping[str, str]) -> dict[str, str]:
+        return self.form.validate(values)
+
+    async def submit(self, key: ConversationKey, values: Mapping[str, str]) -> list[Reply]:
+        return await self.form.submit(key, values)
+
+
 def build_forms(services: Services) -> list[SlackForm]:
-    """The forms Slack offers. The enquiry form registers here once the enquiry flow exists."""
-    return []
+    """The forms Slack offers: the enquiry form, when the knowledge has an enquiry."""
+    form = enquiry_form(services.engine, services.settings)
+    return [SlackEnquiryForm(form)] if form is not None else []

@@ -29,6 +29,8 @@ MAX_BLOCKS_PER_MESSAGE = 50
 MAX_CONTEXT_ELEMENTS = 10
 MAX_FALLBACK_CHARS = 3000
 MAX_MODAL_TITLE = 24
+MAX_OPTION_TEXT = 75
+MAX_OPTION_VALUE = 150
 FEEDBACK_PREFIX = "feedback:"
 _LINK_SCHEMES = ("https://", "http://", "mailto:")
 
@@ -260,10 +262,20 @@ def form_modal(form: SlackForm, *, metadata: str, texts: SlackTexts) -> Block:
     """A modal with one input block per field; the block id is the field name, as submissions report."""
     blocks: list[Block] = []
     for field in form.fields:
-        element: Block = {"type": "plain_text_input", "action_id": "value", "multiline": field.multiline}
-        if field.max_length:
-            element["max_length"] = field.max_length
-        if field.placeholder:
+        element: Block
+        if field.kind == "select":
+            element = {
+                "type": "static_select",
+                "action_id": "value",
+                "options": _options(field.choices)[:100],
+            }
+        elif field.kind == "checkbox":
+            element = {"type": "checkboxes", "action_id": "value", "options": _options(field.choices)[:10]}
+        else:
+            element = {"type": "plain_text_input", "action_id": "value", "multiline": field.multiline}
+            if field.max_length:
+                element["max_length"] = field.max_length
+        if field.placeholder and field.kind != "checkbox":
             element["placeholder"] = _plain(_truncate(field.placeholder, 150))
         block: Block = {
             "type": "input",
@@ -284,6 +296,13 @@ def form_modal(form: SlackForm, *, metadata: str, texts: SlackTexts) -> Block:
         "close": _plain(texts.form_cancel),
         "blocks": blocks[:100],
     }
+
+
+def _options(choices: Sequence[Choice]) -> list[Block]:
+    return [
+        {"text": _plain(_truncate(c.label, MAX_OPTION_TEXT)), "value": c.value[:MAX_OPTION_VALUE]}
+        for c in choices
+    ]
 
 
 def form_errors(errors: dict[str, str], form: SlackForm) -> dict[str, str]:

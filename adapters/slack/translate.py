@@ -344,6 +344,9 @@ def form_values(view: Mapping[str, Any]) -> dict[str, str]:
                 continue
             option = element.get("selected_option")
             raw = option.get("value") if isinstance(option, dict) else element.get("value")
+            picked = element.get("selected_options")  # checkboxes: the ticked values, comma-separated
+            if isinstance(picked, list):
+                raw = ",".join(str(o.get("value")) for o in picked if isinstance(o, dict))
             values[str(block_id)] = raw.strip() if isinstance(raw, str) else ""
             break
     return values

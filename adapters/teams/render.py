@@ -175,8 +175,17 @@ def adaptive_card(
 def _input(field: FormField, value: str | None) -> Json:
     common: Json = {"id": field.name, "label": field.label, "isRequired": not field.optional}
     common["errorMessage"] = field.error
-    if field.choices:
+    if field.toggle and field.choices:
+        on = field.choices[0]
         element: Json = {
+            "type": "Input.Toggle",
+            **common,
+            "title": on.label,
+            "valueOn": on.value,
+            "valueOff": "",
+        }
+    elif field.choices:
+        element = {
             "type": "Input.ChoiceSet",
             **common,
             "style": "compact",
