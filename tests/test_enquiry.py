@@ -42,13 +42,18 @@ async def all_tickets(store: SqlStore) -> list[tuple[Ticket, list[Job]]]:
     return await TicketStore(store).list_tickets()
 
 
-async def to_summary(chat: Conversation, *, school: str = "Downland Test Academy") -> None:
-    """Answer every step with valid details, up to the summary."""
+async def to_school_step(chat: Conversation, *, name: str = "Ada Lovelace") -> None:
+    """Start an enquiry and answer with valid details up to the school question."""
     await chat.say("I'd like to talk to someone")
     await chat.press("flow:enquiry:consent:yes")
-    await chat.say("Ada Lovelace")
+    await chat.say(name)
     await chat.say("ada@example.org")
     await chat.press("flow:enquiry:role:0")
+
+
+async def to_summary(chat: Conversation, *, school: str = "Downland Test Academy") -> None:
+    """Answer every step with valid details, up to the summary."""
+    await to_school_step(chat)
     await chat.say(school)
     if "flow:enquiry:school:900001" in chat.choice_values():
         await chat.press("flow:enquiry:school:900001")
@@ -329,11 +334,7 @@ async def test_a_question_mid_flow_is_answered_then_the_step_asked_again(engine:
 
 async def test_school_not_listed_asks_for_name_and_town(engine: Engine, store: SqlStore) -> None:
     chat = Conversation(engine)
-    await chat.say("talk to someone")
-    await chat.press("flow:enquiry:consent:yes")
-    await chat.say("Ada")
-    await chat.say("ada@example.org")
-    await chat.press("flow:enquiry:role:0")
+    await to_school_step(chat, name="Ada")
     await chat.say("Zebra")
     assert "couldn't find that school" in chat.text() and "town or postcode" in chat.text()
     await chat.say("Zebra Crossing High, LS1 4AP")
@@ -344,11 +345,7 @@ async def test_school_not_listed_asks_for_name_and_town(engine: Engine, store: S
 
 async def test_picking_not_listed_after_a_search(engine: Engine) -> None:
     chat = Conversation(engine)
-    await chat.say("talk to someone")
-    await chat.press("flow:enquiry:consent:yes")
-    await chat.say("Ada")
-    await chat.say("ada@example.org")
-    await chat.press("flow:enquiry:role:0")
+    await to_school_step(chat, name="Ada")
     await chat.say("Downland")
     await chat.press("flow:enquiry:school:none")
     assert "town or postcode" in chat.text()

@@ -356,42 +356,28 @@ class TicketStore:
     async def complete(self, job: Job, now: dt.datetime | None = None) -> bool:
         """Mark a claimed job delivered. False when the claim was lost (lease expired, ticket erased)."""
         now = now or utcnow()
-        async with self._store.session() as session, session.begin():
-            result = await session.execute(
-                update(OutboxJobRow)
-                .where(OutboxJobRow.id == job.id, OutboxJobRow.claim_token == job.claim_token)
-                .values(
-                    status="delivered",
-                    delivered_at=now,
-                    lease_until=None,
-                    claim_token=None,
-                    last_error=None,
-                    updated_at=now,
-                )
-                .execution_options(synchronize_session=False)
-            )
-            if _rowcount(result) != 1:
-                return False
-            await _refresh_ticket(session, job.ticket_id, now)
-        return True
+        return await self._release(job, now, status="delivered", delivered_at=now, last_error=None)
 
     async def fail(
         self, job: Job, error: str, retry_at: dt.datetime | None, now: dt.datetime | None = None
     ) -> bool:
         """Record a failed attempt: back to pending until `retry_at`, or dead-lettered when None."""
         now = now or utcnow()
+        return await self._release(
+            job,
+            now,
+            status="pending" if retry_at is not None else "dead",
+            next_attempt_at=retry_at or now,
+            last_error=error[:500],
+        )
+
+    async def _release(self, job: Job, now: dt.datetime, **values: Any) -> bool:
+        """Give up a claim with the outcome in `values`, only if this worker still holds it."""
         async with self._store.session() as session, session.begin():
             result = await session.execute(
                 update(OutboxJobRow)
                 .where(OutboxJobRow.id == job.id, OutboxJobRow.claim_token == job.claim_token)
-                .values(
-                    status="pending" if retry_at is not None else "dead",
-                    next_attempt_at=retry_at or now,
-                    lease_until=None,
-                    claim_token=None,
-                    last_error=error[:500],
-                    updated_at=now,
-                )
+                .values(**values, lease_until=None, claim_token=None, updated_at=now)
                 .execution_options(synchronize_session=False)
             )
             if _rowcount(result) != 1:
