@@ -335,6 +335,7 @@ class Engine:
         turn.state.last_question = turn.text
         if result.outcome == "answer" and result.best is not None:
             self._reply_with_answer(turn, result.best.entry, result)
+            self._offer_related(turn, result)
         elif result.outcome == "ambiguous":
             self._disambiguate(turn, result)
         else:
@@ -367,6 +368,14 @@ class Engine:
                 data=data,
             )
         )
+
+    def _offer_related(self, turn: _Turn, result: MatchResult) -> None:
+        """Entries that came close to the answer, one tap away; a tap counts as a pick."""
+        if not result.runners_up:
+            return
+        turn.state.pending_question = turn.text
+        choices = tuple(Choice(c.entry.question, f"faq:{c.entry.id}") for c in result.runners_up)
+        turn.replies.append(Reply(self.knowledge.texts.related, choices=choices, kind="related"))
 
     def _disambiguate(self, turn: _Turn, result: MatchResult) -> None:
         texts = self.knowledge.texts

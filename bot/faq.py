@@ -1,8 +1,9 @@
 """FAQ matcher: normalise the question, score every FAQ entry, then answer, disambiguate or refuse.
 
 An entry's score blends three views of the question's word stems against the entry's phrasings:
-- coverage: how much of the question's meaning (IDF-weighted, unknown words weigh most) the entry's
-  vocabulary covers — low coverage is what makes out-of-scope questions fall back;
+- coverage: how much of the question's meaning (IDF-weighted) the entry's vocabulary covers — low
+  coverage is what makes out-of-scope questions fall back. A word no entry uses counts by how
+  informative it is in general English: "sorry" or "basically" barely, "maternity" or "Ofsted" fully;
 - best phrasing: IDF-weighted cosine with the closest phrasing;
 - fuzzy: rapidfuzz token-sort similarity with the closest phrasing (word order, leftovers of typos).
 It is then nudged by structure: the programme the question names (or the one discussed last, for
@@ -36,8 +37,9 @@ Matrix = NDArray[np.float64]
 class MatcherConfig:
     answer_threshold: float = 55.0
     suggest_threshold: float = 55.0
-    ambiguity_margin: float = 3.0
+    ambiguity_margin: float = 1.5
     suggest_window: float = 10.0
+    related_window: float = 5.0  # runners-up this close to an answer are offered after it
     max_choices: int = 3
     coverage_weight: float = 0.4
     cosine_weight: float = 0.4
@@ -48,6 +50,10 @@ class MatcherConfig:
     topic_bonus: float = 6.0
     typo_cutoff: float = 82.0
     fuzzy_shortlist: int = 25
+    # Rarity of an unknown word in general English, as ln(corpus size / count): at or below
+    # `common_rarity` it does not count against a match, from `rare_rarity` up it counts in full.
+    common_rarity: float = 7.0
+    rare_rarity: float = 12.0
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,11 @@ class MatchResult:
     @property
     def best(self) -> Candidate | None:
         return self.candidates[0] if self.candidates else None
+
+    @property
+    def runners_up(self) -> tuple[Candidate, ...]:
+        """For an answer: the other entries that came close enough to offer as related questions."""
+        return self.candidates[1:] if self.outcome == "answer" else ()
 
 
 @functools.cache
@@ -233,14 +244,24 @@ class FaqMatcher:
         return len(content) <= 4 or any(contains_phrase(normalised, cue) for cue in self._follow_up)
 
     # -- scoring -----------------------------------------------------------------------------
-    def _view_scores(self, view: _View, stems: Sequence[str]) -> NDArray[np.float64]:
-        """Per-entry base score (0–100) of the question's stems against one view of the phrasings."""
+    def _unknown_weight(self, word: str) -> float:
+        """How much a word no FAQ entry uses should count against a match (0 to the rarest idf)."""
         cfg = self.config
+        frequency = _english().word_frequency
+        rarity = math.log(frequency.total_words / (frequency[word] + 1))
+        share = (rarity - cfg.common_rarity) / (cfg.rare_rarity - cfg.common_rarity)
+        return self._unknown_idf * min(1.0, max(0.0, share))
+
+    def _view_scores(self, view: _View, words: Sequence[str]) -> NDArray[np.float64]:
+        """Per-entry base score (0–100) of the question's content words against one view of the phrasings."""
+        cfg = self.config
+        stems = self.stems(words)
         known = sorted({self._vocab[s] for s in stems if s in self._vocab})
-        unknown = len(set(stems)) - len(known)
+        unknown_words = {s: w for w, s in zip(words, stems, strict=True) if s not in self._vocab}
+        unknown = np.array([self._unknown_weight(w) for w in unknown_words.values()])
         idf = self._idf[known]
-        q_weight = float(idf.sum()) + unknown * self._unknown_idf
-        q_norm = math.sqrt(float((idf**2).sum()) + unknown * self._unknown_idf**2)
+        q_weight = float(idf.sum()) + float(unknown.sum())
+        q_norm = math.sqrt(float((idf**2).sum()) + float((unknown**2).sum()))
         if q_weight == 0:
             return np.zeros(len(self._entries))
         # Only the question's own columns matter: sum those instead of multiplying whole matrices.
@@ -274,8 +295,8 @@ class FaqMatcher:
             frozenset({context_programme}) if used_context and context_programme else frozenset()
         )
 
-        scores = self._view_scores(self._full, self.stems(content))
-        neutral = self.stems(self.normaliser.content(neutral_text.split()))
+        scores = self._view_scores(self._full, content)
+        neutral = self.normaliser.content(neutral_text.split())
         if focus and neutral:
             # For the programme meant, compare what is asked with the programme names taken out.
             in_focus = np.array([e.programme in focus for e in self._entries])
@@ -312,7 +333,12 @@ class FaqMatcher:
         if top.score >= cfg.answer_threshold and (
             not close or close[0].score < top.score - cfg.ambiguity_margin
         ):
-            return MatchResult("answer", tuple(scored[:3]), programmes, topics, used_context)
+            related = [
+                c for c in close if c.score >= max(cfg.suggest_threshold, top.score - cfg.related_window)
+            ]
+            return MatchResult(
+                "answer", (top, *related[: cfg.max_choices - 1]), programmes, topics, used_context
+            )
         options = [top, *[c for c in close if c.score >= cfg.suggest_threshold]][: cfg.max_choices]
         return MatchResult("ambiguous", tuple(options), programmes, topics, used_context)
 

@@ -48,7 +48,7 @@ class Link:
     url: str
 
 
-ReplyKind = Literal["answer", "message", "question", "disambiguation", "fallback", "error"]
+ReplyKind = Literal["answer", "related", "message", "question", "disambiguation", "fallback", "error"]
 
 
 @dataclass(frozen=True, slots=True)

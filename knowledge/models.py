@@ -86,6 +86,7 @@ class Texts(Frozen):
     fallback: str
     did_you_mean: str
     none_of_these: str
+    related: str = Field(description="Offered under an answer when another entry came close")
     rephrase: str
     feedback_prompt: str
     feedback_thanks_up: str

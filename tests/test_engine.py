@@ -74,6 +74,23 @@ async def test_ambiguous_question_offers_choices_and_pick_answers(engine: Engine
     assert chat.answered() == "specialist-cost"
 
 
+async def test_a_close_runner_up_is_offered_after_the_answer(engine: Engine, memory_store: SqlStore) -> None:
+    chat = Conversation(engine)
+    replies = await chat.say("what does the specialist programme cost and how long is it?")
+    assert chat.answered() == "specialist-cost"
+    related = [r for r in replies if r.kind == "related"]
+    assert [c.value for c in related[0].choices] == ["faq:specialist-time"]
+    await chat.press("faq:specialist-time")
+    assert chat.answered() == "specialist-time"
+    signals = await memory_store.signals()
+    assert [(s.kind, s.faq_id) for s in signals] == [("pick", "specialist-time")]
+
+
+async def test_a_clear_answer_offers_no_related_questions(engine: Engine) -> None:
+    replies = await Conversation(engine).say("how long is the development work group?")
+    assert [r.kind for r in replies] == ["answer"]
+
+
 async def test_typed_number_picks_a_choice(engine: Engine) -> None:
     chat = Conversation(engine)
     await chat.say("is it free?")
