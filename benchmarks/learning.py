@@ -32,7 +32,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from benchmarks.faq_accuracy import DEFAULT_SET, LabelledSet, load_set
+from benchmarks.faq_accuracy import DEFAULT_SETS, LabelledSet, load_set
 from bot.engine import Engine
 from bot.messages import ConversationKey, Inbound, Reply
 from bot.privacy import mask_personal
@@ -208,7 +208,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--set", type=Path, default=DEFAULT_SET)
+    parser.add_argument("--set", type=Path, default=DEFAULT_SETS[0])
     parser.add_argument("--knowledge-dir", type=Path, default=DATA_DIR, help="copied; never modified")
     parser.add_argument("--threshold", type=float, default=DEFAULT_THRESHOLD, help="unanswered clustering")
     parser.add_argument("--json", action="store_true")

@@ -6,14 +6,19 @@ An entry's score blends three views of the question's word stems against the ent
   informative it is in general English: "sorry" or "basically" barely, "maternity" or "Ofsted" fully;
 - best phrasing: IDF-weighted cosine with the closest phrasing;
 - fuzzy: rapidfuzz token-sort similarity with the closest phrasing (word order, leftovers of typos).
-It is then nudged by structure: the programme the question names (or the one discussed last, for
-follow-ups) and topic cue words. Scores are 0–100-ish; thresholds decide answer / "did you mean" / refuse.
+A naive Bayes classifier trained on all the phrasings (word stems and pairs of neighbouring stems)
+then adds up to `classifier_weight` points in proportion to its belief in each entry: the similarity
+views judge whether the question is in scope at all, the classifier which entry it is, because it
+weighs a word by how consistently an entry's phrasings use it rather than by one chance occurrence.
+Last, structure nudges the score: the programme the question names (or the one discussed last, for
+follow-ups) and topic cue words. Thresholds on the result decide answer / "did you mean" / refuse.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import functools
+import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -35,11 +40,11 @@ Matrix = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class MatcherConfig:
-    answer_threshold: float = 55.0
-    suggest_threshold: float = 55.0
+    answer_threshold: float = 75.0
+    suggest_threshold: float = 75.0
     ambiguity_margin: float = 1.5
     suggest_window: float = 10.0
-    related_window: float = 5.0  # runners-up this close to an answer are offered after it
+    related_window: float = 15.0  # runners-up this close to an answer are offered after it
     max_choices: int = 3
     coverage_weight: float = 0.4
     cosine_weight: float = 0.4
@@ -50,6 +55,9 @@ class MatcherConfig:
     topic_bonus: float = 6.0
     typo_cutoff: float = 82.0
     fuzzy_shortlist: int = 25
+    classifier_weight: float = 40.0
+    classifier_smoothing: float = 0.3  # additive (Laplace) smoothing of the feature counts
+    classifier_temperature: float = 2.0  # > 1 softens the posterior, which is overconfident
     # Rarity of an unknown word in general English, as ln(corpus size / count): at or below
     # `common_rarity` it does not count against a match, from `rare_rarity` up it counts in full.
     common_rarity: float = 7.0
@@ -194,6 +202,37 @@ class FaqMatcher:
         # Phrasings are stored entry by entry; reduceat needs where each entry's rows start.
         self._starts = np.flatnonzero(np.r_[True, owner_array[1:] != owner_array[:-1]])
         self._rows = [np.flatnonzero(owner_array == i) for i in range(len(self._entries))]
+        self._build_classifier(full, owners)
+
+    @staticmethod
+    def _features(stems: Sequence[str]) -> set[str]:
+        return {*stems, *(f"{a} {b}" for a, b in itertools.pairwise(stems))}
+
+    def _build_classifier(self, phrasings: list[list[str]], owners: list[int]) -> None:
+        """Multinomial naive Bayes over binary stem and stem-pair features, one class per entry."""
+        features: dict[str, int] = {}
+        rows = [self._features(stems) for stems in phrasings]
+        for row in rows:
+            for feature in row:
+                features.setdefault(feature, len(features))
+        counts = np.zeros((len(self._entries), len(features)))
+        for owner, row in zip(owners, rows, strict=True):
+            counts[owner, [features[f] for f in row]] += 1.0
+        alpha = self.config.classifier_smoothing
+        totals = counts.sum(axis=1, keepdims=True) + alpha * max(len(features), 1)
+        self._features_index = features
+        self._log_likelihood = np.log((counts + alpha) / totals).astype(np.float32)
+
+    def _posterior(self, stems: Sequence[str]) -> NDArray[np.float64]:
+        """The classifier's belief in each entry (sums to 1), or all zeros when no feature is known."""
+        columns = [self._features_index[f] for f in self._features(stems) if f in self._features_index]
+        if not columns or not self._entries:
+            return np.zeros(len(self._entries))
+        log_joint = self._log_likelihood[:, columns].sum(axis=1, dtype=np.float64)
+        log_joint /= self.config.classifier_temperature
+        belief: NDArray[np.float64] = np.exp(log_joint - log_joint.max())
+        belief /= belief.sum()
+        return belief
 
     # -- analysis ----------------------------------------------------------------------------
     def _correct(self, tokens: list[str]) -> list[str]:
@@ -301,6 +340,7 @@ class FaqMatcher:
             # For the programme meant, compare what is asked with the programme names taken out.
             in_focus = np.array([e.programme in focus for e in self._entries])
             scores = np.where(in_focus, np.maximum(scores, self._view_scores(self._neutral, neutral)), scores)
+        scores = scores + cfg.classifier_weight * self._posterior(self.stems(content))
 
         adjusted: list[Candidate] = []
         for entry, base in zip(self._entries, scores.tolist(), strict=True):
@@ -333,12 +373,9 @@ class FaqMatcher:
         if top.score >= cfg.answer_threshold and (
             not close or close[0].score < top.score - cfg.ambiguity_margin
         ):
-            related = [
-                c for c in close if c.score >= max(cfg.suggest_threshold, top.score - cfg.related_window)
-            ]
-            return MatchResult(
-                "answer", (top, *related[: cfg.max_choices - 1]), programmes, topics, used_context
-            )
+            floor = max(cfg.suggest_threshold, top.score - cfg.related_window)
+            related = [c for c in scored[1 : cfg.max_choices] if c.score >= floor]
+            return MatchResult("answer", (top, *related), programmes, topics, used_context)
         options = [top, *[c for c in close if c.score >= cfg.suggest_threshold]][: cfg.max_choices]
         return MatchResult("ambiguous", tuple(options), programmes, topics, used_context)
 
