@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import delete, event, func, insert, select, text, update
+from sqlalchemy import bindparam, delete, event, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -116,6 +116,25 @@ class SqlStore:
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
         self._sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         self._locks = _KeyedLocks()
+        # Built once: every message runs these two, and building them costs more than running them.
+        table = ConversationRow
+        upsert = self._insert(table).values(
+            key=bindparam("b_key"),
+            platform=bindparam("b_platform"),
+            user_ref=bindparam("b_user_ref"),
+            version=0,
+            state=None,
+            created_at=bindparam("b_now"),
+            updated_at=bindparam("b_now"),
+        )
+        self._claim_conversation = upsert.on_conflict_do_update(
+            index_elements=["key"], set_={"key": upsert.excluded.key}
+        ).returning(table.state)
+        self._save_conversation = (
+            update(table)
+            .where(table.key == bindparam("b_key"))
+            .values(state=bindparam("b_state"), version=bindparam("b_version"), updated_at=bindparam("b_now"))
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> SqlStore:
@@ -158,7 +177,6 @@ class SqlStore:
     @asynccontextmanager
     async def conversation(self, key: ConversationKey) -> AsyncIterator[ConversationSlot]:
         key_str = key.as_str()
-        table = ConversationRow
         # SQLite has one writer at a time: queueing writers here avoids its busy-wait sleeps, which
         # otherwise add hundreds of milliseconds under concurrent load. PostgreSQL locks per row.
         lock_key = "sqlite-writer" if self.dialect == "sqlite" else key_str
@@ -167,26 +185,15 @@ class SqlStore:
             # One statement creates the row if needed, locks it (PostgreSQL holds the row lock until
             # commit; SQLite takes the database write lock) and returns the saved state: two
             # processes handling the same conversation queue here.
-            upsert = self._insert(table).values(
-                key=key_str,
-                platform=key.platform,
-                user_ref=key.user_ref,
-                version=0,
-                state=None,
-                created_at=now,
-                updated_at=now,
-            )
-            upsert = upsert.on_conflict_do_update(index_elements=["key"], set_={"key": upsert.excluded.key})
-            state = (await conn.execute(upsert.returning(table.state))).scalar_one()
+            claim = {"b_key": key_str, "b_platform": key.platform, "b_user_ref": key.user_ref, "b_now": now}
+            state = (await conn.execute(self._claim_conversation, claim)).scalar_one()
             slot = ConversationSlot(key=key, state=state, tickets=SqlTicketSink(conn))
             yield slot
             if slot.new_state is not None:
+                version = int(slot.new_state.get("version", 0))
                 await conn.execute(
-                    update(table)
-                    .where(table.key == key_str)
-                    .values(
-                        state=slot.new_state, version=int(slot.new_state.get("version", 0)), updated_at=now
-                    )
+                    self._save_conversation,
+                    {"b_key": key_str, "b_state": slot.new_state, "b_version": version, "b_now": now},
                 )
             # Each record type has a table whose columns are the record's fields plus where and when.
             for record_type, row in _RECORD_TABLES.items():
