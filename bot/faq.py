@@ -55,7 +55,7 @@ class MatcherConfig:
     topic_bonus: float = 6.0
     typo_cutoff: float = 82.0
     fuzzy_shortlist: int = 25
-    classifier_weight: float = 40.0
+    classifier_weight: float = 30.0
     classifier_smoothing: float = 0.3  # additive (Laplace) smoothing of the feature counts
     classifier_temperature: float = 2.0  # > 1 softens the posterior, which is overconfident
     # Rarity of an unknown word in general English, as ln(corpus size / count): at or below
