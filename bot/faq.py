@@ -102,23 +102,25 @@ def answer_text(entry: FaqEntry, today: dt.date) -> str:
 
 
 class _View:
-    """Phrasings of every entry as IDF-weighted stem vectors (one row per phrasing)."""
+    """Phrasings of every entry as sets of stems, stored stem-major so a question reads only its rows.
+
+    `present[stem, phrasing]` and `docs[stem, entry]` are 0/1 bytes: dense, but a byte per cell keeps
+    a few thousand phrasings in a few megabytes.
+    """
 
     def __init__(
         self, stems: list[list[str]], owners: NDArray[np.intp], vocab: dict[str, int], idf: Matrix
     ) -> None:
         self.text = [" ".join(s) for s in stems]
-        rows = np.zeros((len(stems), len(vocab)))
-        for i, phrasing in enumerate(stems):
-            for stem in phrasing:
-                rows[i, vocab[stem]] = 1.0
-        self.present = rows
-        self.weighted = rows * idf**2
-        self.norms = np.sqrt(rows @ idf**2)
-        self.norms[self.norms == 0] = 1.0
         n_entries = int(owners.max()) + 1 if len(owners) else 0
-        self.docs = np.zeros((n_entries, len(vocab)))
-        np.maximum.at(self.docs, owners, rows)
+        self.present = np.zeros((len(vocab), len(stems)), dtype=np.uint8)
+        self.docs = np.zeros((len(vocab), n_entries), dtype=np.uint8)
+        for i, phrasing in enumerate(stems):
+            columns = [vocab[stem] for stem in phrasing]
+            self.present[columns, i] = 1
+            self.docs[columns, owners[i]] = 1
+        self.norms = np.sqrt(idf**2 @ self.present)
+        self.norms[self.norms == 0] = 1.0
 
 
 class FaqMatcher:
@@ -304,10 +306,8 @@ class FaqMatcher:
         if q_weight == 0:
             return np.zeros(len(self._entries))
         # Only the question's own columns matter: sum those instead of multiplying whole matrices.
-        coverage = (view.docs[:, known] @ idf) / q_weight
-        cosine = np.maximum.reduceat(
-            view.weighted[:, known].sum(axis=1) / (view.norms * q_norm), self._starts
-        )
+        coverage = (idf @ view.docs[known]) / q_weight
+        cosine = np.maximum.reduceat((idf**2 @ view.present[known]) / (view.norms * q_norm), self._starts)
         lexical = cfg.coverage_weight * coverage + cfg.cosine_weight * cosine
         # Fuzzy similarity refines the ranking among the entries already close on words; scoring every
         # phrasing would cost most of the time for entries that cannot win.
