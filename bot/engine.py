@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from bot.faq import FaqMatcher, MatchResult, answer_text
+from bot.faq import FaqMatcher, MatcherConfig, MatchResult, answer_text
 from bot.flows import Flow, FlowContext, FlowResult
 from bot.messages import Choice, Inbound, Link, Reply
 from bot.normalise import clean_user_text
@@ -62,9 +62,11 @@ class Engine:
         today: Callable[[], dt.date] = dt.date.today,
         observer: Observer | None = None,
         max_chars: int = MAX_MESSAGE_CHARS,
+        matcher_config: MatcherConfig | None = None,
     ) -> None:
         self.store = store
         self._today = today
+        self._matcher_config = matcher_config
         self._observer = observer
         self.max_chars = max_chars
         self._flows: dict[str, Flow] = {}
@@ -77,7 +79,7 @@ class Engine:
 
     def reload(self, knowledge: Knowledge) -> None:
         """Swap in new knowledge (already validated). Conversations carry on with the new answers."""
-        matcher = FaqMatcher(knowledge)
+        matcher = FaqMatcher(knowledge, self._matcher_config)
         norm = matcher.normaliser.normalise
         intents = {
             name: frozenset(norm(p) for p in phrases) for name, phrases in knowledge.lexicon.intents.items()
@@ -383,7 +385,8 @@ class Engine:
         turn.outcome = "ambiguous"
         choices = [Choice(c.entry.question, f"faq:{c.entry.id}") for c in result.candidates]
         choices.append(Choice(texts.none_of_these, "faq:none"))
-        turn.replies.append(Reply(texts.did_you_mean, choices=tuple(choices), kind="disambiguation"))
+        prompt = texts.did_you_mean if len(result.candidates) > 1 else texts.did_you_mean_one
+        turn.replies.append(Reply(prompt, choices=tuple(choices), kind="disambiguation"))
 
     def _fallback(self, turn: _Turn) -> None:
         texts = self.knowledge.texts

@@ -85,6 +85,7 @@ class Texts(Frozen):
     help: str
     fallback: str
     did_you_mean: str
+    did_you_mean_one: str = Field(description="'Did you mean' when only one entry came close")
     none_of_these: str
     related: str = Field(description="Offered under an answer when another entry came close")
     rephrase: str

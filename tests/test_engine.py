@@ -7,6 +7,7 @@ import datetime as dt
 import pytest
 
 from bot.engine import Engine
+from bot.faq import MatcherConfig
 from bot.messages import ConversationKey, Inbound
 from bot.store.sql import SqlStore
 from knowledge.loader import Knowledge
@@ -89,6 +90,21 @@ async def test_a_close_runner_up_is_offered_after_the_answer(engine: Engine, mem
 async def test_a_clear_answer_offers_no_related_questions(engine: Engine) -> None:
     replies = await Conversation(engine).say("how long is the development work group?")
     assert [r.kind for r in replies] == ["answer"]
+
+
+async def test_did_you_mean_reads_right_for_one_candidate(
+    engine: Engine, small_knowledge: Knowledge, memory_store: SqlStore
+) -> None:
+    texts = small_knowledge.texts
+    chat = Conversation(engine)
+    await chat.say("is it free?")
+    assert chat.last[0].text == texts.did_you_mean
+    # Never sure enough to answer: the one entry it can suggest is offered on its own.
+    unsure = MatcherConfig(answer_threshold=1000, suggest_threshold=100)
+    chat = Conversation(Engine(small_knowledge, memory_store, matcher_config=unsure))
+    await chat.say("how long is the development work group?")
+    assert chat.last[0].text == texts.did_you_mean_one
+    assert chat.choice_values() == ["faq:dwg-time", "faq:none"]
 
 
 async def test_typed_number_picks_a_choice(engine: Engine) -> None:
