@@ -40,8 +40,8 @@ Matrix = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class MatcherConfig:
-    answer_threshold: float = 75.0
-    suggest_threshold: float = 75.0
+    answer_threshold: float = 77.0
+    suggest_threshold: float = 77.0
     ambiguity_margin: float = 1.5
     suggest_window: float = 10.0
     related_window: float = 15.0  # runners-up this close to an answer are offered after it
