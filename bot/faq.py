@@ -54,7 +54,7 @@ class MatcherConfig:
     general_penalty: float = 5.0
     topic_bonus: float = 6.0
     typo_cutoff: float = 82.0
-    fuzzy_shortlist: int = 25
+    fuzzy_shortlist: int = 10
     classifier_weight: float = 30.0
     classifier_smoothing: float = 0.3  # additive (Laplace) smoothing of the feature counts
     classifier_temperature: float = 2.0  # > 1 softens the posterior, which is overconfident
