@@ -197,7 +197,7 @@ class FaqMatcher:
         idf = np.where(df > 0, np.log(1 + n / np.maximum(df, 1)), math.log(1 + n))
         self._vocab = vocab
         self._idf = idf
-        self._unknown_idf = float(math.log(1 + n))  # a word no entry uses weighs as much as the rarest
+        self._unknown_idf = float(math.log(1 + n))  # the most a word no entry uses can weigh: the rarest
         self._owners = owner_array
         self._full = _View(full, owner_array, vocab, idf)
         self._neutral = _View(neutral, owner_array, vocab, idf)
