@@ -52,6 +52,7 @@ class MatcherConfig:
     programme_bonus: float = 10.0
     programme_penalty: float = 20.0
     general_penalty: float = 5.0
+    general_bonus: float = 4.0
     topic_bonus: float = 6.0
     typo_cutoff: float = 82.0
     fuzzy_shortlist: int = 10
@@ -352,6 +353,8 @@ class FaqMatcher:
                     score -= cfg.programme_penalty
                 elif programmes:  # named a programme, so a general entry is less likely
                     score -= cfg.general_penalty
+            elif entry.programme is None:  # named none, so it is likelier about them all
+                score += cfg.general_bonus
             if topics and entry.topic in topics:
                 score += cfg.topic_bonus
             adjusted.append(Candidate(entry, score))

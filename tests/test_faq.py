@@ -27,3 +27,12 @@ def test_everyday_filler_costs_less_than_words_from_another_subject(small_knowle
 
 def test_only_filler_is_not_a_question(small_knowledge: Knowledge) -> None:
     assert FaqMatcher(small_knowledge).match("sorry, basically, honestly").outcome == "unknown"
+
+
+def test_a_question_naming_no_programme_gets_the_general_answer(knowledge: Knowledge) -> None:
+    matcher = FaqMatcher(knowledge)
+    general = matcher.match("can an ECT apply?")
+    assert general.outcome == "answer" and general.best is not None
+    assert general.best.entry.id == "general-ect"
+    named = matcher.match("can an ECT apply to the specialist programme?")
+    assert named.best is not None and named.best.entry.id == "specialist-ect"
