@@ -36,6 +36,7 @@ import yaml
 from rank_bm25 import BM25Okapi
 from rapidfuzz import process, utils
 
+from benchmarks.stats import p99
 from bot.engine import Engine
 from bot.messages import ConversationKey, Inbound
 from bot.store.sql import SqlStore
@@ -165,19 +166,15 @@ async def evaluate_engine(knowledge: Knowledge, data: LabelledSet) -> tuple[dict
     return (
         {
             "matcher_p50_ms": statistics.median(matcher_ms),
-            "matcher_p99_ms": _p99(matcher_ms),
+            "matcher_p99_ms": p99(matcher_ms),
             "top1": correct / len(data.in_scope),
             "refusal": refused / len(data.out_of_scope),
             "asked_back": ambiguous_with_label / len(data.in_scope),
             "p50_ms": statistics.median(latencies),
-            "p99_ms": _p99(latencies),
+            "p99_ms": p99(latencies),
         },
         misses,
     )
-
-
-def _p99(sorted_values: Sequence[float]) -> float:
-    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * 0.99))]
 
 
 def _print_table(

@@ -41,6 +41,8 @@ from typing import IO
 
 import aiohttp
 
+from benchmarks.stats import p99
+
 ROOT = Path(__file__).parents[1]
 QUESTIONS = (
     "Is the DWG free?",
@@ -239,7 +241,6 @@ async def run_setup(
     finally:
         await asyncio.gather(*(w.stop() for w in webs), return_exceptions=True)
     ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     return Result(
         setup=label,
         processes=processes,
@@ -247,7 +248,7 @@ async def run_setup(
         errors=errors,
         seconds=seconds,
         p50_ms=statistics.median(ordered) * 1000,
-        p99_ms=p99 * 1000,
+        p99_ms=p99(ordered) * 1000,
     )
 
 

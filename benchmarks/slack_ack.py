@@ -43,6 +43,7 @@ from typing import Any
 
 import aiohttp
 
+from benchmarks.stats import p99
 from tests.adapters.slack.mock_slack import (
     BOT_TOKEN,
     SIGNING_SECRET,
@@ -223,19 +224,15 @@ async def run_scenario(
         requests=len(acks),
         errors=errors,
         ack_p50_ms=statistics.median(ordered) * 1000,
-        ack_p99_ms=_p99(ordered) * 1000,
+        ack_p99_ms=p99(ordered) * 1000,
         ack_max_ms=ordered[-1] * 1000,
         late_sends=late,
         replies=len(arrived),
         expected_replies=expected,
         reply_p50_ms=statistics.median(replies) * 1000 if replies else None,
-        reply_p99_ms=_p99(replies) * 1000 if replies else None,
+        reply_p99_ms=p99(replies) * 1000 if replies else None,
         replies_per_second=len(arrived) / done if arrived and done > 0 else None,
     )
-
-
-def _p99(ordered: list[float]) -> float:
-    return ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
 
 
 async def benchmark(rate: float, seconds: float, scenarios: list[str]) -> list[Result]:

@@ -35,6 +35,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
+from benchmarks.stats import p99
 from bot.app import create_app
 from bot.settings import Settings
 
@@ -169,7 +170,6 @@ async def run_scenario(
     await asyncio.gather(*(worker() for _ in range(concurrency)))
     seconds = time.perf_counter() - started
     ordered = sorted(latencies)
-    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
     return Result(
         scenario=name,
         concurrency=concurrency,
@@ -177,7 +177,7 @@ async def run_scenario(
         errors=errors,
         seconds=seconds,
         p50_ms=statistics.median(ordered) * 1000,
-        p99_ms=p99 * 1000,
+        p99_ms=p99(ordered) * 1000,
         sent=connector.count - sent_before,
     )
 
