@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
-from bot.faq import FaqMatcher, MatcherConfig, MatchResult, answer_text
+from bot.faq import Candidate, FaqMatcher, MatcherConfig, MatchResult, answer_text
 from bot.flows import Flow, FlowContext, FlowResult
 from bot.messages import Choice, Inbound, Link, Reply
 from bot.normalise import clean_user_text
@@ -376,17 +376,16 @@ class Engine:
         if not result.runners_up:
             return
         turn.state.pending_question = turn.text
-        choices = tuple(Choice(c.entry.question, f"faq:{c.entry.id}") for c in result.runners_up)
+        choices = _entry_choices(result.runners_up)
         turn.replies.append(Reply(self.knowledge.texts.related, choices=choices, kind="related"))
 
     def _disambiguate(self, turn: _Turn, result: MatchResult) -> None:
         texts = self.knowledge.texts
         turn.state.pending_question = turn.text
         turn.outcome = "ambiguous"
-        choices = [Choice(c.entry.question, f"faq:{c.entry.id}") for c in result.candidates]
-        choices.append(Choice(texts.none_of_these, "faq:none"))
+        choices = (*_entry_choices(result.candidates), Choice(texts.none_of_these, "faq:none"))
         prompt = texts.did_you_mean if len(result.candidates) > 1 else texts.did_you_mean_one
-        turn.replies.append(Reply(prompt, choices=tuple(choices), kind="disambiguation"))
+        turn.replies.append(Reply(prompt, choices=choices, kind="disambiguation"))
 
     def _fallback(self, turn: _Turn) -> None:
         texts = self.knowledge.texts
@@ -426,3 +425,8 @@ class Engine:
 
     def flows(self) -> Sequence[Flow]:
         return tuple(self._flows.values())
+
+
+def _entry_choices(candidates: Iterable[Candidate]) -> tuple[Choice, ...]:
+    """A button per FAQ entry, labelled with its question; pressing it answers that entry."""
+    return tuple(Choice(c.entry.question, f"faq:{c.entry.id}") for c in candidates)
