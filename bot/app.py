@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.engine import Engine
 from bot.flows import Flow
 from bot.metrics import CONTENT_TYPE, Metrics
@@ -49,9 +50,12 @@ def build_flows(knowledge: Knowledge, store: Store, settings: Settings) -> list[
     return flows
 
 
-def build_services(settings: Settings, *, store: SqlStore | None = None) -> Services:
+def build_services(
+    settings: Settings, *, store: SqlStore | None = None, clock: Clock = SYSTEM_CLOCK
+) -> Services:
+    """Knowledge, store and engine. The one clock goes to the store; the engine and outbox read it there."""
     knowledge = load_knowledge(settings.knowledge_dir)
-    store = store or SqlStore.from_settings(settings)
+    store = store or SqlStore.from_settings(settings, clock)
     metrics = Metrics()
     engine = Engine(
         knowledge,

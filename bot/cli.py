@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot.clock import SYSTEM_CLOCK, Clock, local_date
 from bot.messages import ConversationKey, Inbound, Reply
 from bot.settings import Settings
 
@@ -55,11 +56,11 @@ def _render_text(replies: Sequence[Reply], numbered: bool) -> str:
     return "\n".join(lines)
 
 
-async def _ask(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+async def _ask(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, clock: Clock) -> int:
     from bot.app import build_services
 
     settings = _settings(args).model_copy(update={"database_url": args.database_url or IN_MEMORY})
-    services = build_services(settings)
+    services = build_services(settings, clock=clock)
     await services.store.open()
     try:
         if args.question:
@@ -88,10 +89,10 @@ async def _ask(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
         await services.store.close()
 
 
-async def _chat(args: argparse.Namespace) -> int:
+async def _chat(args: argparse.Namespace, clock: Clock) -> int:
     from bot.app import build_services
 
-    services = build_services(_settings(args))
+    services = build_services(_settings(args), clock=clock)
     await services.store.open()
     key = ConversationKey("cli", "", "terminal", uuid.uuid4().hex)
     print("Type your question. Numbers pick an option. Ctrl-D or 'quit' to leave.\n")
@@ -168,9 +169,8 @@ async def _migrate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_recommend(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> int:
+def cmd_recommend(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, clock: Clock) -> int:
     """Interview answers as a JSON object on stdin -> the recommendation as JSON (bot/eligibility.py)."""
-    import datetime as dt
 
     from bot.eligibility import recommend
     from knowledge.loader import load_knowledge
@@ -187,7 +187,7 @@ def cmd_recommend(args: argparse.Namespace, stdin: TextIO, stdout: TextIO) -> in
     if knowledge.eligibility is None:
         print("recommend: the knowledge directory has no eligibility.yaml", file=sys.stderr)
         return 1
-    today = args.today or dt.date.today()
+    today = args.today or local_date(clock.now())
     result = recommend(knowledge.eligibility, knowledge.programmes, raw, today)
     stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
     return 0
@@ -230,7 +230,8 @@ def _iso_date(text: str) -> object:
         raise argparse.ArgumentTypeError(f"not a YYYY-MM-DD date: {text!r}") from None
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, *, clock: Clock = SYSTEM_CLOCK) -> int:
+    """`python -m bot …`. `clock` is the one clock every command reads (tests pass their own)."""
     args = build_parser().parse_args(argv)
     from bot import logs
     from knowledge.loader import KnowledgeError
@@ -247,9 +248,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "serve":
             return cmd_serve(args)
         if args.command == "ask":
-            return asyncio.run(_ask(args, sys.stdin, sys.stdout))
+            return asyncio.run(_ask(args, sys.stdin, sys.stdout, clock))
         if args.command == "chat":
-            return asyncio.run(_chat(args))
+            return asyncio.run(_chat(args, clock))
         if args.command == "unanswered":
             return asyncio.run(_unanswered(args))
         if args.command == "migrate":
@@ -257,13 +258,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         from bot.enquiry_cli import COMMANDS, run
 
         if args.command in COMMANDS:
-            return run(args, _settings(args))
+            return run(args, _settings(args), clock=clock)
         from bot import suggestions_cli
 
         if args.command in suggestions_cli.COMMANDS:
-            return suggestions_cli.run(args, _settings(args))
+            return suggestions_cli.run(args, _settings(args), clock=clock)
         if args.command == "recommend":
-            return cmd_recommend(args, sys.stdin, sys.stdout)
+            return cmd_recommend(args, sys.stdin, sys.stdout, clock)
     except KnowledgeError as exc:
         print("The knowledge files have problems; run `python -m bot validate`:", file=sys.stderr)
         print(exc, file=sys.stderr)

@@ -9,16 +9,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from bot.clock import local_date
 from bot.faq import Candidate, FaqMatcher, MatcherConfig, MatchResult, answer_text
 from bot.flows import Flow, FlowContext, FlowResult
 from bot.messages import Choice, Inbound, Link, Reply
 from bot.normalise import clean_user_text
 from bot.privacy import mask_personal
-from bot.state import ConversationState, SavedChoice, parse_state, utcnow
+from bot.state import ConversationState, SavedChoice, parse_state
 from bot.store.base import ConversationSlot, FeedbackRecord, PickRecord, Store, UnansweredRecord
 from knowledge.loader import Knowledge
 from knowledge.models import FaqEntry
@@ -44,7 +45,8 @@ class _Turn:
     inbound: Inbound
     state: ConversationState
     slot: ConversationSlot
-    today: dt.date
+    now: dt.datetime  # the message's moment, from the store's clock (slot.now)
+    today: dt.date  # the date in England at that moment: dated answers and deadlines
     text: str = ""
     action: str | None = None
     normalised: str = ""
@@ -59,13 +61,11 @@ class Engine:
         store: Store,
         *,
         flows: Iterable[Flow] = (),
-        today: Callable[[], dt.date] = dt.date.today,
         observer: Observer | None = None,
         max_chars: int = MAX_MESSAGE_CHARS,
         matcher_config: MatcherConfig | None = None,
     ) -> None:
         self.store = store
-        self._today = today
         self._matcher_config = matcher_config
         self._observer = observer
         self.max_chars = max_chars
@@ -139,7 +139,7 @@ class Engine:
 
     async def _run(self, inbound: Inbound, slot: ConversationSlot) -> _Turn:
         state, was_reset = parse_state(slot.state)
-        turn = _Turn(inbound=inbound, state=state, slot=slot, today=self._today())
+        turn = _Turn(inbound=inbound, state=state, slot=slot, now=slot.now, today=local_date(slot.now))
         if was_reset:
             turn.replies.append(Reply(self.knowledge.texts.state_reset))
         turn.text = clean_user_text(inbound.text or "")
@@ -149,7 +149,7 @@ class Engine:
         state = turn.state  # a restart replaces it
         last_choices = next((r.choices for r in reversed(turn.replies) if r.choices), ())
         state.choices = [SavedChoice.of(c) for c in last_choices]
-        state.updated_at = utcnow()
+        state.updated_at = turn.now
         slot.save(state.model_dump(mode="json"))
         return turn
 
@@ -222,7 +222,7 @@ class Engine:
         return FlowContext(
             knowledge=self.knowledge,
             today=turn.today,
-            now=utcnow(),
+            now=turn.now,
             inbound=turn.inbound,
             action=turn.action,
             conversation=turn.state,

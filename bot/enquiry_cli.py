@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, TextIO
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.settings import Settings
 from bot.store.tickets import Job, Ticket, TicketStore, find_reference
 
@@ -68,19 +69,21 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     worker.add_argument("--once", action="store_true", help="deliver what is due now, then stop")
 
 
-def run(args: argparse.Namespace, settings: Settings, stdout: TextIO | None = None) -> int:
+def run(
+    args: argparse.Namespace, settings: Settings, stdout: TextIO | None = None, clock: Clock = SYSTEM_CLOCK
+) -> int:
     stdout = stdout or sys.stdout
     if args.command == "tickets":
-        return asyncio.run(_tickets(args, settings, stdout))
+        return asyncio.run(_tickets(args, settings, stdout, clock))
     if args.command == "erase":
-        return asyncio.run(_erase(args, settings, stdout))
-    return asyncio.run(_worker(args, settings))
+        return asyncio.run(_erase(args, settings, stdout, clock))
+    return asyncio.run(_worker(args, settings, clock))
 
 
-async def _tickets(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+async def _tickets(args: argparse.Namespace, settings: Settings, out: TextIO, clock: Clock) -> int:
     from bot.store.sql import SqlStore
 
-    store = SqlStore(settings.database_url)
+    store = SqlStore(settings.database_url, clock=clock)
     await store.open()
     tickets = TicketStore(store)
     try:
@@ -90,11 +93,8 @@ async def _tickets(args: argparse.Namespace, settings: Settings, out: TextIO) ->
             _print_list(rows, args.json, out)
             return 0
         if command == "purge":
-            cutoff = dt.datetime.now(dt.UTC) - dt.timedelta(days=args.older_than_days)
-            count = await tickets.purge(cutoff)
-            drafts = await tickets.discard_enquiry_drafts(
-                dt.datetime.now(dt.UTC) - dt.timedelta(hours=settings.enquiry_draft_hours)
-            )
+            count = await tickets.purge(dt.timedelta(days=args.older_than_days))
+            drafts = await tickets.discard_enquiry_drafts(dt.timedelta(hours=settings.enquiry_draft_hours))
             print(
                 f"purged {count} delivered ticket(s); cleared {drafts} unfinished enquiry draft(s)", file=out
             )
@@ -134,14 +134,14 @@ async def _tickets(args: argparse.Namespace, settings: Settings, out: TextIO) ->
         await store.close()
 
 
-async def _erase(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+async def _erase(args: argparse.Namespace, settings: Settings, out: TextIO, clock: Clock) -> int:
     from bot.store.sql import SqlStore
 
     user = args.user.strip()
     if ":" not in user:
         print("give the user as PLATFORM:USER_ID (e.g. web:u1 or slack:T1:U2)", file=sys.stderr)
         return 2
-    store = SqlStore(settings.database_url)
+    store = SqlStore(settings.database_url, clock=clock)
     await store.open()
     try:
         result = await TicketStore(store).erase_owner(user)
@@ -156,7 +156,7 @@ async def _erase(args: argparse.Namespace, settings: Settings, out: TextIO) -> i
     return 0
 
 
-async def _worker(args: argparse.Namespace, settings: Settings) -> int:
+async def _worker(args: argparse.Namespace, settings: Settings, clock: Clock) -> int:
     from bot import logs
     from bot.outbox import build_worker
     from bot.store.sql import SqlStore
@@ -164,7 +164,7 @@ async def _worker(args: argparse.Namespace, settings: Settings) -> int:
 
     logs.configure(settings.log_level, settings.log_format)
     knowledge = load_knowledge(settings.knowledge_dir)
-    store = SqlStore.from_settings(settings)
+    store = SqlStore.from_settings(settings, clock)
     if settings.migrate_on_start:
         await store.open()
     from adapters.slack.delivery import delivery_channels

@@ -30,7 +30,7 @@ from bot.normalise import clean_user_text
 from bot.outbox import DeliveryRoutes
 from bot.routing import lookup_school
 from bot.settings import Settings
-from bot.state import parse_state, utcnow
+from bot.state import parse_state
 from knowledge.enquiry import EnquiryKnowledge
 
 FORM_NAME = NAME  # what replies put in `Reply.form`
@@ -147,7 +147,7 @@ class EnquiryForm:
             if state.flow is not None and state.flow.name == NAME:  # the form replaces a half-done chat
                 state.flow = None
                 state.choices = []
-            state.updated_at = utcnow()
+            state.updated_at = slot.now
             slot.save(state.model_dump(mode="json"))
         return [reply]
 

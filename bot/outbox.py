@@ -34,7 +34,6 @@ import aiohttp
 import aiosmtplib
 
 from bot.settings import HubRoute, Settings
-from bot.state import utcnow
 from bot.store.tickets import ClaimedJob, DeliveryTarget, Ticket, TicketStore
 from knowledge.enquiry import DeliveryTexts, EnquiryTexts
 from knowledge.loader import Knowledge
@@ -348,7 +347,6 @@ class OutboxWorker:
         poll_seconds: float = 2.0,
         retention: dt.timedelta | None = None,
         draft_expiry: dt.timedelta | None = None,
-        clock: Callable[[], dt.datetime] = utcnow,
         name: str | None = None,
     ) -> None:
         self.tickets = tickets
@@ -360,13 +358,12 @@ class OutboxWorker:
         self.poll_seconds = poll_seconds
         self.retention = retention
         self.draft_expiry = draft_expiry
-        self.clock = clock
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._next_housekeeping: dt.datetime | None = None
 
     async def run_once(self) -> int:
         """Claim one batch of due jobs and deliver them. Returns how many jobs were handled."""
-        claimed = await self.tickets.claim(self.batch_size, self.lease, self.clock())
+        claimed = await self.tickets.claim(self.batch_size, self.lease)
         if claimed:
             await asyncio.gather(*(self._deliver(job) for job in claimed))
         return len(claimed)
@@ -396,14 +393,14 @@ class OutboxWorker:
 
     async def housekeeping(self, force: bool = False) -> None:
         """At most hourly: purge old delivered tickets and stale unfinished enquiries (data minimisation)."""
-        now = self.clock()
+        now = self.tickets.clock.now()
         if not force and self._next_housekeeping is not None and now < self._next_housekeeping:
             return
         self._next_housekeeping = now + dt.timedelta(hours=1)
         if self.retention is not None:
-            await self.tickets.purge(now - self.retention)
+            await self.tickets.purge(self.retention)
         if self.draft_expiry is not None:
-            await self.tickets.discard_enquiry_drafts(now - self.draft_expiry)
+            await self.tickets.discard_enquiry_drafts(self.draft_expiry)
 
     async def _deliver(self, claimed: ClaimedJob) -> None:
         job, ticket = claimed.job, claimed.ticket
@@ -427,20 +424,19 @@ class OutboxWorker:
                 log.warning("delivery_unexpected_error", extra=context, exc_info=True)
             await self._failed(claimed, error, context)
             return
-        if await self.tickets.complete(job, self.clock()):
+        if await self.tickets.complete(job):
             log.info("delivery_ok", extra=context)
         else:
             log.warning("delivery_claim_lost", extra=context)
 
     async def _failed(self, claimed: ClaimedJob, error: DeliveryError, context: dict[str, Any]) -> None:
         job = claimed.job
-        now = self.clock()
         if error.permanent or job.attempts >= self.policy.max_attempts:
-            await self.tickets.fail(job, str(error), None, now)
+            await self.tickets.fail(job, str(error), None)
             log.warning("delivery_dead_lettered", extra={**context, "permanent": error.permanent})
             return
         delay = self.policy.delay(job.attempts)
-        await self.tickets.fail(job, str(error), now + dt.timedelta(seconds=delay), now)
+        await self.tickets.fail(job, str(error), dt.timedelta(seconds=delay))
         log.info("delivery_retry", extra={**context, "retry_in_s": round(delay, 1)})
 
 

@@ -12,10 +12,6 @@ from bot.messages import Choice
 STATE_VERSION = 1
 
 
-def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
-
-
 class SavedChoice(BaseModel):
     model_config = ConfigDict(extra="forbid")
     label: str
@@ -34,8 +30,8 @@ class FlowState(BaseModel):
     step: str
     data: dict[str, Any] = Field(default_factory=dict)
     history: list[str] = Field(default_factory=list)
-    started_at: dt.datetime = Field(default_factory=utcnow)
-    updated_at: dt.datetime = Field(default_factory=utcnow)
+    started_at: dt.datetime
+    updated_at: dt.datetime
 
 
 class ConversationState(BaseModel):
@@ -47,7 +43,7 @@ class ConversationState(BaseModel):
     pending_question: str | None = None
     choices: list[SavedChoice] = Field(default_factory=list)
     flow: FlowState | None = None
-    updated_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime | None = None  # set by the engine from the store's clock when saved
 
 
 def parse_state(raw: dict[str, Any] | None) -> tuple[ConversationState, bool]:

@@ -28,7 +28,6 @@ from rapidfuzz import fuzz, process
 
 from bot.normalise import Normaliser
 from bot.privacy import has_placeholder
-from bot.state import utcnow
 from bot.store.base import SignalKind, SignalSummary, Store, SuggestionReview
 from knowledge.editor import add_phrasing, clean_phrasing
 from knowledge.loader import Knowledge
@@ -260,7 +259,8 @@ async def accept(
     result = add_phrasing(knowledge.directory, target, wording)
     if not result.ok:
         return Outcome(False, result.message, tuple(str(p) for p in result.problems))
-    await store.save_review(SuggestionReview(found.id, found.kind, "accepted", target, wording, utcnow()))
+    decided = store.clock.now()
+    await store.save_review(SuggestionReview(found.id, found.kind, "accepted", target, wording, decided))
     return Outcome(True, result.message)
 
 
@@ -276,7 +276,7 @@ async def reject(
             False,
             f"{found.id} was accepted into {found.decided_faq}; remove the phrasing from faq.yaml to undo it",
         )
-    await store.save_review(SuggestionReview(found.id, found.kind, "rejected", None, None, utcnow()))
+    await store.save_review(SuggestionReview(found.id, found.kind, "rejected", None, None, store.clock.now()))
     return Outcome(True, f"{found.id} rejected; it will not be listed again")
 
 

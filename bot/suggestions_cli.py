@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.settings import Settings
 from bot.store.sql import SqlStore
 from bot.suggestions import (
@@ -51,14 +52,18 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     export.add_argument("--csv", type=Path, help="file to write (default: standard output)")
 
 
-def run(args: argparse.Namespace, settings: Settings, stdout: TextIO | None = None) -> int:
-    return asyncio.run(run_async(args, settings, stdout or sys.stdout))
+def run(
+    args: argparse.Namespace, settings: Settings, stdout: TextIO | None = None, clock: Clock = SYSTEM_CLOCK
+) -> int:
+    return asyncio.run(run_async(args, settings, stdout or sys.stdout, clock))
 
 
-async def run_async(args: argparse.Namespace, settings: Settings, out: TextIO) -> int:
+async def run_async(
+    args: argparse.Namespace, settings: Settings, out: TextIO, clock: Clock = SYSTEM_CLOCK
+) -> int:
     knowledge = load_knowledge(settings.knowledge_dir)
     threshold = args.threshold if args.threshold is not None else settings.suggestion_cluster_threshold
-    store = SqlStore(settings.database_url)
+    store = SqlStore(settings.database_url, clock=clock)
     await store.open()
     try:
         command = args.suggestions_command or "list"

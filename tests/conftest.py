@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import shutil
 import uuid
@@ -14,11 +15,15 @@ from typing import Any, TypeVar
 import asyncpg
 import pytest
 
+from bot.clock import ManualClock
 from bot.store.sql import SqlStore
 from knowledge.loader import DATA_DIR, Knowledge, load_knowledge
 
 FIXTURES = Path(__file__).parent / "fixtures"
 T = TypeVar("T")
+# The moment every test starts at unless it sets its own: tests never read the wall clock, so the
+# suite passes whatever the date (CI runs it under libfaketime at dates years apart).
+T0 = dt.datetime(2026, 11, 30, 9, 0, tzinfo=dt.UTC)
 PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/test")
 
 
@@ -65,16 +70,24 @@ def postgres_dsn() -> Iterator[str]:
     _run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture
+def clock() -> ManualClock:
+    """The test's clock, at T0: the stores below read it, and so does everything using them."""
+    return ManualClock(T0)
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
-async def store(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[SqlStore]:
+async def store(
+    request: pytest.FixtureRequest, tmp_path: Path, clock: ManualClock
+) -> AsyncIterator[SqlStore]:
     """The same store tests run against every backend."""
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'test.db'}"
-        s = SqlStore(url)
+        s = SqlStore(url, clock=clock)
         await s.open()
     else:
         dsn = request.getfixturevalue("postgres_dsn")
-        s = SqlStore(dsn)
+        s = SqlStore(dsn, clock=clock)
         await s.open()
         await _truncate(s)
     yield s
@@ -92,8 +105,8 @@ async def _truncate(store: SqlStore) -> None:
 
 
 @pytest.fixture
-async def memory_store() -> AsyncIterator[SqlStore]:
-    s = SqlStore("sqlite+aiosqlite://")
+async def memory_store(clock: ManualClock) -> AsyncIterator[SqlStore]:
+    s = SqlStore("sqlite+aiosqlite://", clock=clock)
     await s.open()
     yield s
     await s.close()

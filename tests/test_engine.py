@@ -6,17 +6,18 @@ import datetime as dt
 
 import pytest
 
+from bot.clock import ManualClock
 from bot.engine import Engine
 from bot.faq import MatcherConfig
 from bot.messages import ConversationKey, Inbound
 from bot.store.sql import SqlStore
 from knowledge.loader import Knowledge
-from tests.helpers import Conversation, fixed_today
+from tests.helpers import Conversation, midday
 
 
 @pytest.fixture
 def engine(small_knowledge: Knowledge, memory_store: SqlStore) -> Engine:
-    return Engine(small_knowledge, memory_store, today=fixed_today(dt.date(2026, 11, 30)))
+    return Engine(small_knowledge, memory_store)
 
 
 async def test_greeting_offers_the_menu(engine: Engine) -> None:
@@ -54,11 +55,16 @@ async def test_follow_up_uses_programme_last_discussed(engine: Engine) -> None:
     assert chat.answered() == "specialist-cost"
 
 
-async def test_dated_answer_after_the_deadline(small_knowledge: Knowledge, memory_store: SqlStore) -> None:
-    before = Conversation(Engine(small_knowledge, memory_store, today=fixed_today(dt.date(2025, 4, 1))))
+async def test_dated_answer_after_the_deadline(
+    small_knowledge: Knowledge, memory_store: SqlStore, clock: ManualClock
+) -> None:
+    engine = Engine(small_knowledge, memory_store)
+    clock.set(midday(dt.date(2025, 4, 1)))
+    before = Conversation(engine)
     await before.say("when is the specialist programme deadline?")
     assert "close at midnight on 28 April 2025" in before.text()
-    after = Conversation(Engine(small_knowledge, memory_store, today=fixed_today(dt.date(2026, 11, 30))))
+    clock.set(midday(dt.date(2026, 11, 30)))
+    after = Conversation(engine)
     await after.say("when is the specialist programme deadline?")
     assert "closed" in after.text()
     assert "next one" in after.text()

@@ -17,7 +17,7 @@ from bot.store.sql import SqlStore
 from bot.store.tickets import Job, Ticket, TicketStore
 from knowledge.loader import Knowledge, load_knowledge
 from tests.enquiry_fixtures import ROUTES, make_enquiry_knowledge_dir
-from tests.helpers import Conversation, fixed_today
+from tests.helpers import Conversation
 
 REFERENCE = re.compile(r"LLME-\d{4}-\d{6}")
 
@@ -34,7 +34,6 @@ def engine(enquiry_knowledge: Knowledge, store: SqlStore) -> Engine:
         enquiry_knowledge,
         store,
         flows=[EnquiryFlow(ROUTES)],
-        today=fixed_today(dt.date(2026, 11, 30)),
     )
 
 
@@ -385,7 +384,7 @@ async def test_references_are_unique_and_sequential(engine: Engine, store: SqlSt
         await to_summary(chat)
         await chat.press("flow:enquiry:confirm")
         references.append(reference_in(chat))
-    year = dt.datetime.now(dt.UTC).year
+    year = store.clock.now().year
     assert references == [f"LLME-{year}-00000{n}" for n in (1, 2, 3)]
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from bot.store.sql import SqlStore
 from bot.store.tickets import TicketStore
 from knowledge.loader import Knowledge, load_knowledge
 from tests.enquiry_fixtures import DEFAULT_EMAIL, ROUTES, SUSSEX_EMAIL, make_enquiry_knowledge_dir
-from tests.helpers import Conversation, fixed_today
+from tests.helpers import Conversation
 
 REFERENCE = re.compile(r"LLME-\d{4}-\d{6}")
 KEY = ConversationKey("web", "", "user-1", "conv-form")
@@ -38,9 +37,7 @@ def enquiry_knowledge(small_knowledge_dir: Path, tmp_path_factory: pytest.TempPa
 
 @pytest.fixture
 def engine(enquiry_knowledge: Knowledge, store: SqlStore) -> Engine:
-    return Engine(
-        enquiry_knowledge, store, flows=[EnquiryFlow(ROUTES)], today=fixed_today(dt.date(2026, 11, 30))
-    )
+    return Engine(enquiry_knowledge, store, flows=[EnquiryFlow(ROUTES)])
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from bot.clock import ManualClock
 from bot.engine import Engine
 from bot.enquiry import EnquiryFlow
 from bot.logs import JsonFormatter
@@ -65,17 +66,17 @@ async def ticket_for(
         )
 
 
-async def deliver_all(store: SqlStore, delivered_at: dt.datetime | None = None) -> None:
+async def deliver_all(store: SqlStore) -> None:
     tickets = TicketStore(store)
     for claimed in await tickets.claim(100, LEASE):
-        assert await tickets.complete(claimed.job, delivered_at)
+        assert await tickets.complete(claimed.job)
 
 
 async def cli(store: SqlStore, *args: str) -> tuple[int, str]:
     """Run `python -m bot ...` against this store's database (in a thread: the CLI runs its own loop)."""
     out = io.StringIO()
     with contextlib.redirect_stdout(out):
-        code = await asyncio.to_thread(main, ["--database-url", store.url, *args])
+        code = await asyncio.to_thread(main, ["--database-url", store.url, *args], clock=store.clock)
     return code, out.getvalue()
 
 
@@ -137,10 +138,11 @@ async def test_an_erased_ticket_in_flight_is_not_marked_delivered(store: SqlStor
 # -- retention and drafts ----------------------------------------------------------------------------
 
 
-async def test_purge_removes_old_delivered_tickets_only(store: SqlStore) -> None:
-    long_ago = dt.datetime.now(dt.UTC) - dt.timedelta(days=400)
+async def test_purge_removes_old_delivered_tickets_only(store: SqlStore, clock: ManualClock) -> None:
+    clock.advance(days=-400)
     old = await ticket_for(store, "a", conv="c1")
-    await deliver_all(store, long_ago)
+    await deliver_all(store)
+    clock.advance(days=400)
     recent = await ticket_for(store, "b", conv="c2")
     await deliver_all(store)
     stuck = await ticket_for(store, "c", conv="c3")
@@ -155,16 +157,23 @@ async def test_purge_removes_old_delivered_tickets_only(store: SqlStore) -> None
 
 
 async def test_worker_housekeeping_applies_the_retention_setting(
-    store: SqlStore, knowledge: Knowledge
+    store: SqlStore, knowledge: Knowledge, clock: ManualClock
 ) -> None:
     old = await ticket_for(store, "a")
-    await deliver_all(store, dt.datetime.now(dt.UTC) - dt.timedelta(days=40))
+    recent = await ticket_for(store, "b")
+    [first, second] = await TicketStore(store).claim(5, LEASE)
+    assert await TicketStore(store).complete(first.job)
+    clock.advance(days=40)
+    assert await TicketStore(store).complete(second.job)
     worker = OutboxWorker(TicketStore(store), {}, lambda: knowledge, retention=dt.timedelta(days=30))
     await worker.housekeeping()
-    assert await TicketStore(store).get(old) is None
+    assert await TicketStore(store).get(old) is None  # delivered 40 days ago, kept for 30
+    assert await TicketStore(store).get(recent) is not None  # delivered just now
 
 
-async def test_unfinished_enquiries_are_cleared_when_stale(store: SqlStore, knowledge: Knowledge) -> None:
+async def test_unfinished_enquiries_are_cleared_when_stale(
+    store: SqlStore, knowledge: Knowledge, clock: ManualClock
+) -> None:
     engine = Engine(knowledge, store, flows=[EnquiryFlow(ROUTES)])
     chat = Conversation(engine)
     await chat.say("talk to someone")
@@ -172,8 +181,10 @@ async def test_unfinished_enquiries_are_cleared_when_stale(store: SqlStore, know
     await chat.say("Ada Lovelace")
     await chat.say("ada@example.org")
     tickets = TicketStore(store)
-    assert await tickets.discard_enquiry_drafts(dt.datetime.now(dt.UTC) - dt.timedelta(hours=1)) == 0
-    assert await tickets.discard_enquiry_drafts(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)) == 1
+    clock.advance(minutes=59)
+    assert await tickets.discard_enquiry_drafts(dt.timedelta(hours=1)) == 0
+    clock.advance(minutes=2)
+    assert await tickets.discard_enquiry_drafts(dt.timedelta(hours=1)) == 1
     async with store.conversation(chat.key) as slot:
         assert slot.state is not None and slot.state["flow"] is None
         assert "ada@example.org" not in json.dumps(slot.state)

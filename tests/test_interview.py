@@ -33,7 +33,7 @@ from bot.state import ConversationState, FlowState
 from bot.store.sql import SqlStore
 from knowledge.interview_models import AnswerValue, InterviewQuestion
 from knowledge.loader import DATA_DIR, Knowledge, check_knowledge
-from tests.helpers import Conversation, fixed_today
+from tests.helpers import Conversation
 
 TODAY = dt.date(2026, 11, 30)
 NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
@@ -42,9 +42,7 @@ NOW = dt.datetime(2026, 11, 30, 10, 0, tzinfo=dt.UTC)
 @pytest.fixture(scope="module")
 def shared_engine(knowledge: Knowledge) -> Engine:
     # Building the FAQ matcher for the real knowledge takes a second or two: build it once per module.
-    return Engine(
-        knowledge, SqlStore("sqlite+aiosqlite://"), flows=[InterviewFlow()], today=fixed_today(TODAY)
-    )
+    return Engine(knowledge, SqlStore("sqlite+aiosqlite://"), flows=[InterviewFlow()])
 
 
 @pytest.fixture
@@ -345,7 +343,7 @@ async def test_resume_offer_after_idle_and_server_restart(
     await chat.say("secondary")
 
     # A new engine on the same store (a server restart) carries straight on while the user is active.
-    chat.engine = Engine(knowledge, memory_store, flows=[InterviewFlow()], today=fixed_today(TODAY))
+    chat.engine = Engine(knowledge, memory_store, flows=[InterviewFlow()])
     await chat.say("England")
     assert asked(chat) == "school_funding"
 
@@ -371,7 +369,7 @@ async def test_resume_threshold_is_configurable(knowledge: Knowledge, memory_sto
         Settings(interview_resume_after_minutes=5, interview_expire_after_hours=1, _env_file=None)
     )
     assert flow.resume_after == dt.timedelta(minutes=5)
-    chat = Conversation(Engine(knowledge, memory_store, flows=[flow], today=fixed_today(TODAY)))
+    chat = Conversation(Engine(knowledge, memory_store, flows=[flow]))
     await chat.press("menu:fit")
     await age_interview(memory_store, chat, dt.timedelta(minutes=6))
     await chat.say("secondary")
@@ -408,9 +406,7 @@ async def test_without_interview_knowledge_it_points_to_the_hub(
     small_knowledge: Knowledge, memory_store: SqlStore
 ) -> None:
     assert small_knowledge.interview is None
-    chat = Conversation(
-        Engine(small_knowledge, memory_store, flows=[InterviewFlow()], today=fixed_today(TODAY))
-    )
+    chat = Conversation(Engine(small_knowledge, memory_store, flows=[InterviewFlow()]))
     await chat.press("menu:fit")
     assert "maths-hubs" in chat.text()
 

@@ -14,7 +14,7 @@ import random
 import signal
 import sys
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +26,7 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.slack.delivery import SlackChannel
 from bot.app import create_app
+from bot.clock import ManualClock
 from bot.messages import ConversationKey
 from bot.outbox import (
     DeliveryError,
@@ -41,10 +42,10 @@ from bot.settings import HubRoute, Settings
 from bot.store.sql import SqlStore
 from bot.store.tickets import DeliveryTarget, NewTicket, TicketStore
 from knowledge.loader import Knowledge, load_knowledge
+from tests.conftest import T0
 from tests.enquiry_fixtures import SUSSEX_EMAIL, make_enquiry_knowledge_dir
 from tests.local_smtp import LocalSmtp, free_port
 
-T0 = dt.datetime(2026, 12, 1, 9, 0, tzinfo=dt.UTC)
 SECRET = "test-webhook-secret"
 
 
@@ -58,17 +59,6 @@ def knowledge(enquiry_dir: Path) -> Knowledge:
     return load_knowledge(enquiry_dir)
 
 
-class Clock:
-    def __init__(self, now: dt.datetime = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> dt.datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += dt.timedelta(seconds=seconds)
-
-
 def smtp_settings(port: int, **extra: Any) -> Settings:
     return Settings(smtp_host="127.0.0.1", smtp_port=port, smtp_timeout_seconds=5, **extra)
 
@@ -77,12 +67,12 @@ def worker(
     store: SqlStore,
     knowledge: Knowledge,
     channels: dict[str, Any],
-    clock: Callable[[], dt.datetime],
     **options: Any,
 ) -> OutboxWorker:
+    """A worker on `store`: it reads the time from the store's clock, as ticket creation does."""
     options.setdefault("policy", RetryPolicy(max_attempts=4, base_seconds=10, max_seconds=60))
     options.setdefault("lease", dt.timedelta(seconds=60))
-    return OutboxWorker(TicketStore(store), channels, lambda: knowledge, clock=clock, **options)
+    return OutboxWorker(TicketStore(store), channels, lambda: knowledge, **options)
 
 
 async def new_ticket(
@@ -130,7 +120,7 @@ async def test_email_reaches_the_hub_address_with_reference_and_content(
     reference = await new_ticket(store, EMAIL_TO_SUSSEX, question="<b>Two</b> of us & a TA?")
     with LocalSmtp() as smtp:
         email = EmailChannel(smtp_settings(smtp.port))
-        assert await worker(store, knowledge, {"email": email}, Clock()).run_once() == 1
+        assert await worker(store, knowledge, {"email": email}).run_once() == 1
     [mail] = smtp.messages
     assert mail.rcpt_tos == [SUSSEX_EMAIL]
     assert mail.reference == reference
@@ -148,10 +138,12 @@ async def test_email_reaches_the_hub_address_with_reference_and_content(
     assert [(j.status, j.attempts) for j in jobs] == [("delivered", 1)]
 
 
-async def test_smtp_down_then_back_up_delivers_after_a_retry(store: SqlStore, knowledge: Knowledge) -> None:
+async def test_smtp_down_then_back_up_delivers_after_a_retry(
+    store: SqlStore, knowledge: Knowledge, clock: ManualClock
+) -> None:
     reference = await new_ticket(store, EMAIL_TO_SUSSEX)
-    port, clock = free_port(), Clock()
-    w = worker(store, knowledge, {"email": EmailChannel(smtp_settings(port))}, clock)
+    port = free_port()
+    w = worker(store, knowledge, {"email": EmailChannel(smtp_settings(port))})
     assert await w.run_once() == 1  # nobody listening
     ticket, [job] = await TicketStore(store).get(reference) or (None, [])
     assert ticket is not None and ticket.status == "pending"
@@ -168,11 +160,10 @@ async def test_smtp_down_then_back_up_delivers_after_a_retry(store: SqlStore, kn
 
 
 async def test_unreachable_smtp_is_dead_lettered_after_max_attempts(
-    store: SqlStore, knowledge: Knowledge
+    store: SqlStore, knowledge: Knowledge, clock: ManualClock
 ) -> None:
     reference = await new_ticket(store, EMAIL_TO_SUSSEX)
-    clock = Clock()
-    w = worker(store, knowledge, {"email": EmailChannel(smtp_settings(free_port()))}, clock)
+    w = worker(store, knowledge, {"email": EmailChannel(smtp_settings(free_port()))})
     for _ in range(4):
         assert await w.run_once() == 1
         clock.advance(3600)
@@ -188,15 +179,14 @@ async def test_refused_recipient_is_dead_at_once_and_retry_delivers(
     store: SqlStore, knowledge: Knowledge
 ) -> None:
     reference = await new_ticket(store, EMAIL_TO_SUSSEX)
-    clock = Clock()
     with LocalSmtp(reject_rcpt="550 5.1.1 No such mailbox") as smtp:
-        w = worker(store, knowledge, {"email": EmailChannel(smtp_settings(smtp.port))}, clock)
+        w = worker(store, knowledge, {"email": EmailChannel(smtp_settings(smtp.port))})
         assert await w.run_once() == 1
         ticket, [job] = await TicketStore(store).get(reference) or (None, [])
         assert ticket is not None and ticket.status == "failed"
         assert job.status == "dead" and job.attempts == 1 and "550" in (job.last_error or "")
         smtp.handler.reject_rcpt = None  # the hub fixed its mailbox
-        assert await TicketStore(store).retry(reference, now=clock()) == 1
+        assert await TicketStore(store).retry(reference) == 1
         assert await w.run_once() == 1
     assert [m.reference for m in smtp.messages] == [reference]
     ticket, _ = await TicketStore(store).get(reference) or (None, [])
@@ -208,12 +198,12 @@ async def test_a_ticket_without_any_channel_is_kept_and_can_be_routed_later(
 ) -> None:
     reference = await new_ticket(store, [])  # nothing configured at all
     with LocalSmtp() as smtp:
-        w = worker(store, knowledge, {"email": EmailChannel(smtp_settings(smtp.port))}, Clock())
+        w = worker(store, knowledge, {"email": EmailChannel(smtp_settings(smtp.port))})
         assert await w.run_once() == 1
         ticket, [job] = await TicketStore(store).get(reference) or (None, [])
         assert ticket is not None and ticket.status == "failed"
         assert job.channel == "none" and "no 'none' delivery channel" in (job.last_error or "")
-        assert await TicketStore(store).retry(reference, EMAIL_TO_SUSSEX, now=T0) == 1
+        assert await TicketStore(store).retry(reference, EMAIL_TO_SUSSEX) == 1
         assert await w.run_once() == 1
     assert [m.rcpt_tos for m in smtp.messages] == [[SUSSEX_EMAIL]]
 
@@ -223,7 +213,7 @@ async def test_a_ticket_without_any_channel_is_kept_and_can_be_routed_later(
 
 async def test_two_workers_deliver_each_ticket_exactly_once(store: SqlStore, knowledge: Knowledge) -> None:
     references = [await new_ticket(store, EMAIL_TO_SUSSEX, user=f"u{i}") for i in range(24)]
-    other = SqlStore(store.url)  # a second process: its own engine and connections
+    other = SqlStore(store.url, clock=store.clock)  # a second process: its own engine and connections
     try:
         with LocalSmtp() as smtp:
             settings = smtp_settings(smtp.port)
@@ -234,8 +224,8 @@ async def test_two_workers_deliver_each_ticket_exactly_once(store: SqlStore, kno
                     handled += n
                 return handled
 
-            first = worker(store, knowledge, {"email": EmailChannel(settings)}, Clock(), batch_size=3)
-            second = worker(other, knowledge, {"email": EmailChannel(settings)}, Clock(), batch_size=3)
+            first = worker(store, knowledge, {"email": EmailChannel(settings)}, batch_size=3)
+            second = worker(other, knowledge, {"email": EmailChannel(settings)}, batch_size=3)
             counts = await asyncio.gather(drain(first), drain(second))
         assert sum(counts) == 24 and all(counts), counts  # both took part
         delivered = Counter(m.reference for m in smtp.messages)
@@ -249,10 +239,10 @@ async def test_two_workers_deliver_each_ticket_exactly_once(store: SqlStore, kno
 async def test_concurrent_claims_never_share_a_job(store: SqlStore, knowledge: Knowledge) -> None:
     for i in range(10):
         await new_ticket(store, EMAIL_TO_SUSSEX, user=f"u{i}")
-    stores = [SqlStore(store.url) for _ in range(4)]
+    stores = [SqlStore(store.url, clock=store.clock) for _ in range(4)]
     try:
         claims = await asyncio.gather(
-            *(TicketStore(s).claim(3, dt.timedelta(seconds=60), T0) for s in stores for _ in range(2))
+            *(TicketStore(s).claim(3, dt.timedelta(seconds=60)) for s in stores for _ in range(2))
         )
     finally:
         for s in stores:
@@ -262,33 +252,32 @@ async def test_concurrent_claims_never_share_a_job(store: SqlStore, knowledge: K
 
 
 async def test_a_crashed_workers_job_is_claimed_again_after_the_lease(
-    store: SqlStore, knowledge: Knowledge
+    store: SqlStore, knowledge: Knowledge, clock: ManualClock
 ) -> None:
     reference = await new_ticket(store, EMAIL_TO_SUSSEX)
     tickets = TicketStore(store)
-    [crashed] = await tickets.claim(5, dt.timedelta(seconds=60), T0)  # claimed, then the worker dies
-    clock = Clock(T0 + dt.timedelta(seconds=30))
+    [crashed] = await tickets.claim(5, dt.timedelta(seconds=60))  # claimed, then the worker dies
+    clock.advance(30)
     with LocalSmtp() as smtp:
-        w = worker(store, knowledge, {"email": EmailChannel(smtp_settings(smtp.port))}, clock)
+        w = worker(store, knowledge, {"email": EmailChannel(smtp_settings(smtp.port))})
         assert await w.run_once() == 0  # still leased
         clock.advance(31)
         assert await w.run_once() == 1  # lease expired: taken over
     assert [m.reference for m in smtp.messages] == [reference]
-    assert await tickets.complete(crashed.job, clock()) is False  # the old claim no longer counts
+    assert await tickets.complete(crashed.job) is False  # the old claim no longer counts
     ticket, [job] = await tickets.get(reference) or (None, [])
     assert ticket is not None and ticket.status == "delivered" and job.attempts == 2
 
 
 async def test_a_job_that_keeps_crashing_workers_is_dead_lettered(
-    store: SqlStore, knowledge: Knowledge
+    store: SqlStore, knowledge: Knowledge, clock: ManualClock
 ) -> None:
     reference = await new_ticket(store, EMAIL_TO_SUSSEX)
     tickets = TicketStore(store)
-    now = T0
     for _ in range(4):
-        assert len(await tickets.claim(5, dt.timedelta(seconds=60), now)) == 1
-        now += dt.timedelta(seconds=61)
-    w = worker(store, knowledge, {"email": EmailChannel(smtp_settings(free_port()))}, Clock(now))
+        assert len(await tickets.claim(5, dt.timedelta(seconds=60))) == 1
+        clock.advance(61)
+    w = worker(store, knowledge, {"email": EmailChannel(smtp_settings(free_port()))})
     assert await w.run_once() == 1
     ticket, [job] = await tickets.get(reference) or (None, [])
     assert ticket is not None and ticket.status == "failed" and job.status == "dead"
@@ -336,7 +325,7 @@ async def test_webhook_body_is_signed_and_verifiable(
     url, seen = receiver.url("/hook"), receiver.seen
     reference = await new_ticket(store, [DeliveryTarget("webhook", url)], question="Is it <free>?")
     hook = WebhookChannel(lambda _: SECRET, timeout_seconds=5)
-    assert await worker(store, knowledge, {"webhook": hook}, Clock()).run_once() == 1
+    assert await worker(store, knowledge, {"webhook": hook}).run_once() == 1
     await hook.close()
     [post] = seen
     body, headers = post["body"], post["headers"]
@@ -365,7 +354,7 @@ async def test_webhook_errors_are_retried_or_dead_lettered(
     receiver.status = status
     reference = await new_ticket(store, [DeliveryTarget("webhook", receiver.url("/hook"))])
     hook = WebhookChannel(lambda _: SECRET, timeout_seconds=5)
-    await worker(store, knowledge, {"webhook": hook}, Clock()).run_once()
+    await worker(store, knowledge, {"webhook": hook}).run_once()
     await hook.close()
     _, [job] = await TicketStore(store).get(reference) or (None, [])
     assert job.status == ("dead" if permanent else "pending")
@@ -378,7 +367,7 @@ async def test_slack_post_with_escaped_text(
     seen = receiver.seen
     reference = await new_ticket(store, [DeliveryTarget("slack", "C0HUB")], question="<!channel> help?")
     slack = SlackChannel("xoxb-test", receiver.url("/api/"))
-    assert await worker(store, knowledge, {"slack": slack}, Clock()).run_once() == 1
+    assert await worker(store, knowledge, {"slack": slack}).run_once() == 1
     [call] = seen
     assert call["headers"]["Authorization"] == "Bearer xoxb-test"
     sent = json.loads(call["body"])
@@ -387,7 +376,7 @@ async def test_slack_post_with_escaped_text(
     assert sent["metadata"]["event_payload"]["reference"] == reference
     receiver.slack = {"ok": False, "error": "channel_not_found"}
     other = await new_ticket(store, [DeliveryTarget("slack", "CGONE")], user="u2")
-    await worker(store, knowledge, {"slack": slack}, Clock()).run_once()
+    await worker(store, knowledge, {"slack": slack}).run_once()
     _, [job] = await TicketStore(store).get(other) or (None, [])
     assert job.status == "dead" and "channel_not_found" in (job.last_error or "")
 

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.cli import build_parser, main
+from bot.clock import ManualClock
 from bot.engine import Engine
 from bot.privacy import has_placeholder, mask_personal
 from bot.settings import Settings
@@ -37,9 +38,8 @@ from bot.suggestions import (
 from bot.suggestions_cli import run_async
 from knowledge.editor import add_phrasing
 from knowledge.loader import DATA_DIR, Knowledge, load_knowledge
-from tests.helpers import Conversation, fixed_today
-
-TODAY = dt.date(2026, 11, 30)
+from tests.conftest import T0
+from tests.helpers import Conversation
 
 
 @pytest.fixture
@@ -51,7 +51,7 @@ def knowledge_dir(tmp_path: Path, small_knowledge_dir: Path) -> Path:
 
 @pytest.fixture
 async def db(tmp_path: Path) -> AsyncIterator[SqlStore]:
-    store = SqlStore(f"sqlite+aiosqlite:///{tmp_path / 'learning.db'}")
+    store = SqlStore(f"sqlite+aiosqlite:///{tmp_path / 'learning.db'}", clock=ManualClock(T0))
     await store.open()
     yield store
     await store.close()
@@ -59,7 +59,7 @@ async def db(tmp_path: Path) -> AsyncIterator[SqlStore]:
 
 @pytest.fixture
 def engine(knowledge_dir: Path, db: SqlStore) -> Engine:
-    return Engine(load_knowledge(knowledge_dir), db, today=fixed_today(TODAY))
+    return Engine(load_knowledge(knowledge_dir), db)
 
 
 async def suggestions(engine: Engine, *, everything: bool = False) -> list[Suggestion]:
@@ -397,9 +397,9 @@ async def test_a_masked_wording_must_be_rewritten_before_it_is_added(engine: Eng
 
 async def test_reject_hides_a_suggestion_for_good(tmp_path: Path, knowledge_dir: Path) -> None:
     url = f"sqlite+aiosqlite:///{tmp_path / 'reject.db'}"
-    store = SqlStore(url)
+    store = SqlStore(url, clock=ManualClock(T0))
     await store.open()
-    engine = Engine(load_knowledge(knowledge_dir), store, today=fixed_today(TODAY))
+    engine = Engine(load_knowledge(knowledge_dir), store)
     await Conversation(engine).say("do you sell pencils")
     (row,) = await suggestions(engine)
     faq_before = (knowledge_dir / "faq.yaml").read_bytes()
@@ -409,7 +409,7 @@ async def test_reject_hides_a_suggestion_for_good(tmp_path: Path, knowledge_dir:
     assert await suggestions(engine) == []
     await store.close()
 
-    reopened = SqlStore(url)  # the decision is in the database, not in this process
+    reopened = SqlStore(url, clock=ManualClock(T0))  # the decision is in the database, not in this process
     await reopened.open()
     try:
         assert await list_suggestions(reopened, engine.knowledge) == []
@@ -457,9 +457,9 @@ def test_command_line_lists_accepts_and_exports(
     url = f"sqlite+aiosqlite:///{tmp_path / 'cli.db'}"
 
     async def use() -> None:
-        store = SqlStore(url)
+        store = SqlStore(url, clock=ManualClock(T0))
         await store.open()
-        engine = Engine(load_knowledge(knowledge_dir), store, today=fixed_today(TODAY))
+        engine = Engine(load_knowledge(knowledge_dir), store)
         chat = Conversation(engine)
         await chat.say("is it free?")
         await chat.press("faq:specialist-cost")

@@ -21,10 +21,13 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.middleware.request_verification.async_request_verification import AsyncRequestVerification
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
+from slack_sdk.signature import Clock as SlackSdkClock
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
@@ -42,6 +45,7 @@ from adapters.slack.translate import (
     ReplyTo,
     SlackTurn,
 )
+from bot.clock import Clock
 from bot.engine import Engine
 from bot.messages import Reply
 from bot.settings import Settings
@@ -94,6 +98,8 @@ class SlackFrontEnd:
             raise_error_for_unhandled_request=True,
             logger=_bolt_logger(),
         )
+        if settings.slack_signing_secret:  # HTTP mode; Socket Mode has no signatures to check
+            _verify_with(self.bolt, settings.slack_signing_secret, store.clock)
         # Waiting turns are queued as small translated records, not as tasks holding whole payloads:
         # under a backlog that keeps the garbage collector's full passes (and so ack delays) short.
         self._turns: asyncio.Queue[tuple[str, Callable[[], Awaitable[None]]]] = asyncio.Queue()
@@ -437,6 +443,28 @@ def setup_slack(app: web.Application, services: Services) -> SlackFrontEnd | Non
         extra={"http_path": EVENTS_PATH if http_mode else None, "socket_mode": socket_mode},
     )
     return front
+
+
+class _SlackClock(SlackSdkClock):
+    """slack_sdk's clock interface (seconds since the epoch) over ours, for the replay window."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+
+    def now(self) -> float:
+        return self._clock.now().timestamp()
+
+
+def _verify_with(bolt: AsyncApp, signing_secret: str, clock: Clock) -> None:
+    """Make bolt's request verification judge timestamps by the service's clock.
+
+    Bolt builds its `SignatureVerifier` without a clock argument; slack_sdk's verifier takes one, so
+    we give bolt's middleware a verifier made with ours. Start-up fails if bolt's layout changes.
+    """
+    verifiers = [m for m in bolt._async_middleware_list if isinstance(m, AsyncRequestVerification)]
+    if len(verifiers) != 1:
+        raise RuntimeError("slack_bolt's request verification middleware was not found")
+    verifiers[0]._verifier = SignatureVerifier(signing_secret, clock=_SlackClock(clock))
 
 
 def _bolt_logger() -> logging.Logger:

@@ -7,6 +7,7 @@ from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
 
+from bot.clock import Clock
 from bot.messages import ConversationKey
 
 if TYPE_CHECKING:
@@ -44,6 +45,7 @@ class ConversationSlot:
 
     key: ConversationKey
     state: dict[str, Any] | None
+    now: dt.datetime  # this message's moment, from the store's clock: every time written for it
     new_state: dict[str, Any] | None = None
     records: list[Record] = field(default_factory=list)
     # Enquiry tickets written in this same transaction (None where the backend has no tickets).
@@ -98,6 +100,8 @@ class SuggestionReview:
 
 
 class Store(Protocol):
+    clock: Clock  # the one clock: conversations, records, tickets and deliveries read it
+
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...

@@ -19,8 +19,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from bot.state import utcnow
-
 
 class Base(DeclarativeBase):
     pass
@@ -34,8 +32,8 @@ class ConversationRow(Base):
     user_ref: Mapped[str] = mapped_column(String(300), index=True)
     version: Mapped[int] = mapped_column(Integer, default=0)
     state: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class FeedbackRow(Base):
@@ -46,7 +44,7 @@ class FeedbackRow(Base):
     helpful: Mapped[bool] = mapped_column(Boolean)
     question: Mapped[str | None] = mapped_column(Text, nullable=True)
     platform: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class UnansweredRow(Base):
@@ -56,7 +54,7 @@ class UnansweredRow(Base):
     question: Mapped[str] = mapped_column(Text)
     normalised: Mapped[str] = mapped_column(Text)
     platform: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_unanswered_normalised", "normalised"),)
 
@@ -71,7 +69,7 @@ class PickRow(Base):
     question: Mapped[str] = mapped_column(Text)
     normalised: Mapped[str] = mapped_column(Text)
     platform: Mapped[str] = mapped_column(String(16))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class SuggestionRow(Base):
@@ -84,7 +82,7 @@ class SuggestionRow(Base):
     status: Mapped[str] = mapped_column(String(16))  # accepted | rejected
     faq_id: Mapped[str | None] = mapped_column(String(120), nullable=True)
     wording: Mapped[str | None] = mapped_column(Text, nullable=True)
-    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
 class EventClaimRow(Base):
@@ -94,7 +92,7 @@ class EventClaimRow(Base):
 
     source: Mapped[str] = mapped_column(String(32))
     event_id: Mapped[str] = mapped_column(String(255))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
 
     __table_args__ = (PrimaryKeyConstraint("source", "event_id", name="pk_event_claims"),)
 
@@ -126,8 +124,8 @@ class TicketRow(Base):
     role: Mapped[str | None] = mapped_column(Text, nullable=True)
     question: Mapped[str | None] = mapped_column(Text, nullable=True)
     idempotency_key: Mapped[str] = mapped_column(String(64), unique=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     anonymised_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
@@ -147,8 +145,8 @@ class OutboxJobRow(Base):
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     claim_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
     last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
     __table_args__ = (

@@ -16,8 +16,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from bot.clock import SYSTEM_CLOCK, Clock
 from bot.messages import ConversationKey
-from bot.state import utcnow
 from bot.store.base import (
     ConversationSlot,
     FeedbackRecord,
@@ -94,7 +94,9 @@ class SqlStore:
         connect_timeout: float = 10.0,
         health_timeout: float = 2.0,
         echo: bool = False,
+        clock: Clock = SYSTEM_CLOCK,
     ) -> None:
+        self.clock = clock
         self.url = normalise_url(url)
         parsed = make_url(self.url)
         self.dialect = parsed.get_backend_name()
@@ -137,10 +139,11 @@ class SqlStore:
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> SqlStore:
+    def from_settings(cls, settings: Settings, clock: Clock = SYSTEM_CLOCK) -> SqlStore:
         """The store as configured: DATABASE_URL with the DB_POOL_* and DB_*_TIMEOUT settings."""
         return cls(
             settings.database_url,
+            clock=clock,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
@@ -181,13 +184,13 @@ class SqlStore:
         # otherwise add hundreds of milliseconds under concurrent load. PostgreSQL locks per row.
         lock_key = "sqlite-writer" if self.dialect == "sqlite" else key_str
         async with self._locks.hold(lock_key), self.engine.begin() as conn:
-            now = utcnow()
+            now = self.clock.now()
             # One statement creates the row if needed, locks it (PostgreSQL holds the row lock until
             # commit; SQLite takes the database write lock) and returns the saved state: two
             # processes handling the same conversation queue here.
             claim = {"b_key": key_str, "b_platform": key.platform, "b_user_ref": key.user_ref, "b_now": now}
             state = (await conn.execute(self._claim_conversation, claim)).scalar_one()
-            slot = ConversationSlot(key=key, state=state, tickets=SqlTicketSink(conn))
+            slot = ConversationSlot(key=key, state=state, now=now, tickets=SqlTicketSink(conn, now))
             yield slot
             if slot.new_state is not None:
                 version = int(slot.new_state.get("version", 0))
@@ -295,7 +298,7 @@ class SqlStore:
         # The primary key decides: exactly one INSERT wins, across processes, without a read first.
         stmt = (
             self._insert(EventClaimRow)
-            .values(source=source, event_id=event_id, created_at=utcnow())
+            .values(source=source, event_id=event_id, created_at=self.clock.now())
             .on_conflict_do_nothing(index_elements=["source", "event_id"])
         )
         async with self._sessions() as session, session.begin():

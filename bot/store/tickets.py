@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from bot.clock import Clock
 from bot.messages import ConversationKey
-from bot.state import utcnow
 from bot.store.schema import ConversationRow, OutboxJobRow, TicketRow
 
 if TYPE_CHECKING:
@@ -197,8 +197,9 @@ class TicketSink(Protocol):
 class SqlTicketSink:
     """Core statements on the conversation's own connection and transaction (a session works too)."""
 
-    def __init__(self, conn: AsyncConnection | AsyncSession) -> None:
+    def __init__(self, conn: AsyncConnection | AsyncSession, now: dt.datetime) -> None:
         self._conn = conn
+        self._now = now  # the conversation's moment: the ticket is stamped with the message's time
 
     async def create(self, ticket: NewTicket, targets: Sequence[DeliveryTarget]) -> str:
         """Insert the ticket and one outbox job per target; returns the reference.
@@ -206,7 +207,7 @@ class SqlTicketSink:
         Nothing is committed here: the conversation's transaction commits it with the new state.
         With no target configured, a 'none' job is kept so the ticket shows up as undeliverable.
         """
-        now = utcnow()
+        now = self._now
         ticket_id = (
             await self._conn.execute(
                 insert(TicketRow)
@@ -292,17 +293,20 @@ class TicketStore:
     def __init__(self, store: SqlStore) -> None:
         self._store = store
 
+    @property
+    def clock(self) -> Clock:
+        """The store's clock: claims, leases, retries and housekeeping read it, as ticket creation does."""
+        return self._store.clock
+
     # -- worker --------------------------------------------------------------------------------
-    async def claim(
-        self, limit: int, lease: dt.timedelta, now: dt.datetime | None = None
-    ) -> list[ClaimedJob]:
+    async def claim(self, limit: int, lease: dt.timedelta) -> list[ClaimedJob]:
         """Take up to `limit` due jobs for this caller alone, until `now + lease`.
 
         PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED, so concurrent workers pass over each other's
         rows. SQLite: one conditional UPDATE (SQLite runs one writer at a time, so it is atomic).
         Each claim counts as an attempt, so a job that keeps crashing workers still dead-letters.
         """
-        now = now or utcnow()
+        now = self.clock.now()
         token = uuid.uuid4().hex
         claim = {
             "status": "claimed",
@@ -353,21 +357,19 @@ class TicketStore:
             ).all()
         return [ClaimedJob(Job.of(job), Ticket.of(ticket)) for job, ticket in rows]
 
-    async def complete(self, job: Job, now: dt.datetime | None = None) -> bool:
+    async def complete(self, job: Job) -> bool:
         """Mark a claimed job delivered. False when the claim was lost (lease expired, ticket erased)."""
-        now = now or utcnow()
+        now = self.clock.now()
         return await self._release(job, now, status="delivered", delivered_at=now, last_error=None)
 
-    async def fail(
-        self, job: Job, error: str, retry_at: dt.datetime | None, now: dt.datetime | None = None
-    ) -> bool:
-        """Record a failed attempt: back to pending until `retry_at`, or dead-lettered when None."""
-        now = now or utcnow()
+    async def fail(self, job: Job, error: str, retry_in: dt.timedelta | None) -> bool:
+        """Record a failed attempt: back to pending for `retry_in`, or dead-lettered when None."""
+        now = self.clock.now()
         return await self._release(
             job,
             now,
-            status="pending" if retry_at is not None else "dead",
-            next_attempt_at=retry_at or now,
+            status="pending" if retry_in is not None else "dead",
+            next_attempt_at=now + retry_in if retry_in is not None else now,
             last_error=error[:500],
         )
 
@@ -409,15 +411,13 @@ class TicketStore:
             jobs = await _jobs_for(session, [row.id])
         return Ticket.of(row), jobs.get(row.id, [])
 
-    async def retry(
-        self, reference: str, targets: Sequence[DeliveryTarget] = (), now: dt.datetime | None = None
-    ) -> int | None:
+    async def retry(self, reference: str, targets: Sequence[DeliveryTarget] = ()) -> int | None:
         """Put a ticket's dead (and waiting) jobs back in the queue now, with a fresh attempt count.
 
         A ticket stored while no channel was configured gets jobs for `targets` (today's routes).
         Returns how many jobs were queued, or None when there is no such ticket.
         """
-        now = now or utcnow()
+        now = self.clock.now()
         async with self._store.session() as session, session.begin():
             row = (
                 await session.execute(select(TicketRow).where(TicketRow.reference == reference))
@@ -461,14 +461,14 @@ class TicketStore:
         return [Ticket.of(r) for r in rows]
 
     # -- privacy -------------------------------------------------------------------------------
-    async def erase_owner(self, owner_ref: str, now: dt.datetime | None = None) -> EraseResult:
+    async def erase_owner(self, owner_ref: str) -> EraseResult:
         """Delete a person's undelivered tickets; anonymise those already delivered to a hub.
 
         A delivered ticket keeps its reference, hub, programme, school, status and dates (for
         counting), and loses name, email, role, question and the link to the person. The hub's own
         copy is outside this system: the hub erases it on request.
         """
-        now = now or utcnow()
+        now = self.clock.now()
         async with self._store.session() as session, session.begin():
             rows = (
                 (await session.execute(select(TicketRow).where(TicketRow.owner_ref == owner_ref)))
@@ -502,8 +502,9 @@ class TicketStore:
         log.info("tickets_erased", extra={"deleted": deleted, "anonymised": anonymised})
         return EraseResult(deleted, anonymised)
 
-    async def purge(self, older_than: dt.datetime) -> int:
-        """Delete delivered tickets last touched before `older_than` (failed ones stay for operators)."""
+    async def purge(self, age: dt.timedelta) -> int:
+        """Delete delivered tickets delivered more than `age` ago (failed ones stay for operators)."""
+        older_than = self.clock.now() - age
         async with self._store.session() as session, session.begin():
             ids = (
                 (
@@ -524,8 +525,9 @@ class TicketStore:
             log.info("tickets_purged", extra={"count": len(ids)})
         return len(ids)
 
-    async def discard_enquiry_drafts(self, older_than: dt.datetime) -> int:
-        """Clear unfinished enquiries (names, emails so far) from conversations idle since `older_than`."""
+    async def discard_enquiry_drafts(self, age: dt.timedelta) -> int:
+        """Clear unfinished enquiries (names, emails so far) from conversations idle for more than `age`."""
+        older_than = self.clock.now() - age
         async with self._store.session() as session:
             rows = (
                 await session.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.slack.app import SLACK, SlackFrontEnd
-from bot.app import create_app
+from bot.app import build_services, create_app
+from bot.clock import ManualClock
 from bot.settings import Settings
 from tests.adapters.slack.mock_slack import BOT_TOKEN, SIGNING_SECRET, MockSlack, body_for, signed_headers
 
@@ -36,8 +38,20 @@ def slack_settings(tmp_path: Path, small_knowledge_dir: Path, mock_slack: MockSl
 
 
 @pytest.fixture
-async def client(slack_settings: Settings) -> AsyncIterator[TestClient]:
-    async with TestClient(TestServer(create_app(slack_settings))) as test_client:
+def clock() -> ManualClock:
+    """The app's clock, frozen at the moment the test starts.
+
+    Requests are signed with the real time (as Slack signs them), and bolt judges the five-minute
+    replay window by this clock: a test that takes longer on a loaded machine cannot eat the margin,
+    and the window tests sign exactly 1 s inside or outside it.
+    """
+    return ManualClock(dt.datetime.now(dt.UTC))
+
+
+@pytest.fixture
+async def client(slack_settings: Settings, clock: ManualClock) -> AsyncIterator[TestClient]:
+    app = create_app(slack_settings, services=build_services(slack_settings, clock=clock))
+    async with TestClient(TestServer(app)) as test_client:
         yield test_client
 
 

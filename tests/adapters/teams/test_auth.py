@@ -205,9 +205,10 @@ async def test_slow_key_server_times_out_closed_without_stalling_the_server(
     auth_client: TestClient, connector: MockConnector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = web.Application()
+    released = asyncio.Event()  # the key server answers only when the test is over
 
     async def stall(_request: web.Request) -> web.Response:
-        await asyncio.sleep(1.5)
+        await released.wait()
         return web.json_response({})
 
     app.router.add_get("/v1/.well-known/openidconfiguration", stall)
@@ -225,9 +226,9 @@ async def test_slow_key_server_times_out_closed_without_stalling_the_server(
         await asyncio.sleep(0.1)
         health = await auth_client.get("/healthz")  # answered while the key fetch is stuck
         assert health.status == 200
-        status, seconds = await request
+        status, _ = await request  # returns although the key server never answers
         assert status == 401
-        assert seconds < 1.4  # gave up at the timeout, before the key server answered
         assert connector.sent == []
     finally:
+        released.set()
         await server.close()
