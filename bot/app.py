@@ -112,7 +112,14 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     services = app[SERVICES]
     if services.settings.migrate_on_start:
         await services.store.open()
-    log.info("server_started", extra={"database": services.store.dialect, "faq": len(services.knowledge.faq)})
+    log.info(
+        "server_started",
+        extra={
+            "database": services.store.dialect,
+            "database_at": services.store.description,  # resolved once: the file every command reads
+            "faq": len(services.knowledge.faq),
+        },
+    )
     # Knowledge, matcher matrices and SDK objects live for the whole process: keep them out of the
     # garbage collector's full passes, which otherwise stall every request for 100+ ms now and then.
     gc.freeze()
@@ -133,6 +140,7 @@ def _start_outbox(services: Services) -> RunningWorker:
         TicketStore(services.store),
         lambda: engine.knowledge,
         extra_channels=delivery_channels(services.settings),
+        count_dead_letter=services.metrics.dead_letters.inc,
     )
     return RunningWorker(worker)
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import os
+import shutil
 import sys
 import uuid
 from collections.abc import Sequence
@@ -130,10 +131,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 async def _unanswered(args: argparse.Namespace) -> int:
-    from bot.store.sql import SqlStore
+    from bot.store.sql import open_for_operator
 
-    store = SqlStore(_settings(args).database_url)
-    await store.open()
+    store = await open_for_operator(_settings(args))
+    if store is None:
+        return 1
     try:
         rows = await store.unanswered(limit=args.limit)
     finally:
@@ -152,8 +154,11 @@ async def _unanswered(args: argparse.Namespace) -> int:
         print("No unanswered questions recorded.")
         return 0
     print(f"{'count':>5}  {'last seen':<16}  question")
+    width = max(40, shutil.get_terminal_size((120, 24)).columns - 25)
     for row in rows:
-        print(f"{row.count:>5}  {row.last_seen:%Y-%m-%d %H:%M}  {row.question}")
+        question = " ".join(row.question.split())
+        shown = question if len(question) <= width else question[: width - 1].rstrip() + "…"
+        print(f"{row.count:>5}  {row.last_seen:%Y-%m-%d %H:%M}  {shown}")
     return 0
 
 
@@ -172,7 +177,7 @@ async def _migrate(args: argparse.Namespace) -> int:
 def cmd_recommend(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, clock: Clock) -> int:
     """Interview answers as a JSON object on stdin -> the recommendation as JSON (bot/eligibility.py)."""
 
-    from bot.eligibility import recommend
+    from bot.eligibility import parse_answers, recommend
     from knowledge.loader import load_knowledge
 
     try:
@@ -190,6 +195,10 @@ def cmd_recommend(args: argparse.Namespace, stdin: TextIO, stdout: TextIO, clock
     today = args.today or local_date(clock.now())
     result = recommend(knowledge.eligibility, knowledge.programmes, raw, today)
     stdout.write(json.dumps(result, ensure_ascii=False, indent=2) + "\n")
+    _, problems = parse_answers(knowledge.eligibility, raw)
+    if problems:  # the recommendation ignores them: say so in the exit status as well as the notes
+        print(f"recommend: {len(problems)} answer(s) not understood (see notes)", file=sys.stderr)
+        return 1
     return 0
 
 

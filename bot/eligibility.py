@@ -152,7 +152,8 @@ def unclear_groups(recommendation: Recommendation) -> list[tuple[str, list[Verdi
 
 
 def parse_answers(spec: EligibilitySpec, raw: Mapping[str, Any]) -> tuple[dict[str, AnswerValue], list[str]]:
-    """Keep the valid answers; every unknown key or invalid value becomes a note (and is not used)."""
+    """Keep the valid answers (values matched without regard to case); every unknown key or invalid
+    value becomes a note (and is not used)."""
     answers: dict[str, AnswerValue] = {}
     notes: list[str] = []
     texts = spec.texts
@@ -163,6 +164,8 @@ def parse_answers(spec: EligibilitySpec, raw: Mapping[str, Any]) -> tuple[dict[s
             continue
         if value is None:
             continue  # reported as missing
+        if isinstance(value, str) and not is_allowed(key, value):
+            value = value.strip().lower()  # "Secondary", " STATE " mean what they say
         if not is_allowed(key, value) or not isinstance(value, bool | str):
             shown = json.dumps(value, ensure_ascii=False)
             notes.append(texts.invalid.format(key=key, value=shown, allowed=describe_allowed(key)))

@@ -16,6 +16,7 @@ from typing import Protocol, runtime_checkable
 from bot.clock import local_date
 from bot.faq import Candidate, FaqMatcher, MatcherConfig, MatchResult, answer_text
 from bot.flows import Flow, FlowContext, FlowResult
+from bot.intents import IntentPatterns
 from bot.messages import Choice, Inbound, Link, Reply
 from bot.normalise import clean_user_text
 from bot.privacy import mask_personal
@@ -27,6 +28,8 @@ from knowledge.models import FaqEntry
 log = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 4000
+# A typed request to be put in touch that is longer than this many words is its own question.
+CONTACT_REQUEST_WORDS = 8
 
 
 class Observer(Protocol):
@@ -86,8 +89,9 @@ class Engine:
         }
         greetings = frozenset(norm(g) for g in knowledge.lexicon.greetings)
         thanks = frozenset(norm(t) for t in knowledge.lexicon.thanks)
+        patterns = IntentPatterns(knowledge.lexicon.intent_patterns)
         # One assignment of a tuple, so a message in flight never sees half-old, half-new knowledge.
-        self._live = (knowledge, matcher, intents, greetings, thanks)
+        self._live = (knowledge, matcher, intents, greetings, thanks, patterns)
 
     @property
     def knowledge(self) -> Knowledge:
@@ -168,7 +172,7 @@ class Engine:
 
     # -- decisions -----------------------------------------------------------------------------
     async def _decide(self, turn: _Turn) -> None:
-        _, _, intents, greetings, thanks = self._live
+        _, _, intents, greetings, thanks, patterns = self._live
         texts = self.knowledge.texts
         intent = next((name for name, phrases in intents.items() if turn.normalised in phrases), None)
         if turn.action is not None:
@@ -207,7 +211,12 @@ class Engine:
             await self._act(turn)
             return
 
-        if intent in ("fit", "contact"):
+        if intent is None:
+            intent = patterns.intent_of(turn.normalised)
+        if intent == "contact":
+            await self._start_intent(turn, intent, self._contact_seed(turn))
+            return
+        if intent == "fit":
             await self._start_intent(turn, intent)
             return
         if turn.normalised in greetings:
@@ -217,6 +226,20 @@ class Engine:
             turn.replies.append(Reply(texts.you_are_welcome))
             return
         self._answer_question(turn)
+
+    def _contact_seed(self, turn: _Turn) -> dict[str, str]:
+        """What a typed "put me in touch" carries into the enquiry: a programme it names, and the
+        question: the message itself when it says more than the request ("I'd like to discuss the
+        Specialist Programme with your team"), else the question asked just before."""
+        seed: dict[str, str] = {}
+        named = sorted(self.matcher.programmes_in(turn.normalised))
+        if len(named) == 1:
+            seed["programme"] = named[0]
+        if named or len(turn.normalised.split()) > CONTACT_REQUEST_WORDS:
+            seed["question"] = turn.text
+        elif turn.state.last_question:
+            seed["question"] = turn.state.last_question
+        return seed
 
     def _context(self, turn: _Turn) -> FlowContext:
         return FlowContext(
@@ -321,9 +344,11 @@ class Engine:
                 turn.replies.append(Reply(texts.ask_prompt))
                 return
             if rest in ("fit", "contact"):
+                last = self.knowledge.faq_by_id.get(turn.state.last_faq or "")
+                about_contacting = last is not None and last.topic == "contact"
                 seed = (
                     {"question": turn.state.last_question}
-                    if rest == "contact" and turn.state.last_question
+                    if rest == "contact" and turn.state.last_question and not about_contacting
                     else {}
                 )
                 await self._start_intent(turn, rest, seed)
@@ -370,6 +395,10 @@ class Engine:
                 data=data,
             )
         )
+        if entry.topic == "contact":  # an answer about contacting a hub: the enquiry is one tap away
+            turn.replies.append(
+                Reply(texts.pass_on_offer, choices=(Choice(texts.menu_contact, "menu:contact"),))
+            )
 
     def _offer_related(self, turn: _Turn, result: MatchResult) -> None:
         """Entries that came close to the answer, one tap away; a tap counts as a pick."""

@@ -14,6 +14,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from bot.clock import ENGLAND
 from bot.enquiry_rules import (
     Invalid,
     check_email,
@@ -126,20 +127,24 @@ class EnquiryFlow:
         status = await tickets.status_for_owner(reference, ctx.inbound.key.user_ref)
         if status is None:
             return [Reply(t.status_not_found.format(reference=reference))]
-        template = {"pending": t.status_pending, "delivered": t.status_delivered}.get(
-            status.status, t.status_failed
-        )
-        date = status.created_at
-        return [
-            Reply(
-                template.format(
-                    reference=status.reference,
-                    destination=status.destination,
-                    date=f"{date.day} {date:%B %Y}",
-                ),
-                data={"reference": status.reference, "status": status.status},
+        # The ticket's real state: delivered, being sent, being retried, or given up on (then the
+        # operators have been alerted, and the teacher can reach the hub directly).
+        if status.status == "delivered":
+            template, shown = t.status_delivered, "delivered"
+        elif status.status == "pending":
+            template, shown = (
+                (t.status_retrying, "retrying") if status.retrying else (t.status_pending, "pending")
             )
-        ]
+        else:
+            template, shown = t.status_failed, "failed"
+        date = status.created_at.astimezone(ENGLAND)
+        text = template.format(
+            reference=status.reference,
+            destination=status.destination,
+            date=f"{date.day} {date:%B %Y}",
+            hub_contact=ctx.knowledge.texts.hub_contact,
+        )
+        return [Reply(text, data={"reference": status.reference, "status": shown})]
 
     # -- steps ---------------------------------------------------------------------------------
     async def _on_consent(self, turn: _Turn) -> FlowResult:

@@ -1,4 +1,5 @@
-"""Operator commands for enquiries: `python -m bot tickets list|show|retry|export|purge`, `erase`, `worker`.
+"""Operator commands for enquiries: `python -m bot tickets list|show|retry|export|purge|inbox`, `erase`,
+`worker`.
 
 `tickets show` and `tickets export` print personal data (they are for the people who handle enquiries);
 nothing else here does.
@@ -11,10 +12,13 @@ import asyncio
 import contextlib
 import csv
 import datetime as dt
+import email.policy
 import json
 import signal
 import sys
 from collections.abc import Iterable
+from email.message import EmailMessage
+from email.parser import BytesParser
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -59,6 +63,10 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     export = actions.add_parser("export", help="CSV of every ticket routed to a hub")
     export.add_argument("--hub", required=True, help="hub id, or 'default' for the national route")
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
+    inbox = actions.add_parser(
+        "inbox", help="enquiries delivered to the local mailbox folder (no delivery route configured)"
+    )
+    inbox.add_argument("reference", nargs="?", help="open this one (default: list them all)")
     purge = actions.add_parser("purge", help="delete delivered tickets older than N days")
     purge.add_argument("--older-than-days", type=int, required=True)
     erase = sub.add_parser("erase", help="remove a person's conversations and tickets (see docs)")
@@ -81,10 +89,13 @@ def run(
 
 
 async def _tickets(args: argparse.Namespace, settings: Settings, out: TextIO, clock: Clock) -> int:
-    from bot.store.sql import SqlStore
+    from bot.store.sql import open_for_operator
 
-    store = SqlStore(settings.database_url, clock=clock)
-    await store.open()
+    if args.tickets_command == "inbox":
+        return _inbox(settings.enquiry_mailbox_dir, args.reference, out)
+    store = await open_for_operator(settings, clock)
+    if store is None:
+        return 1
     tickets = TicketStore(store)
     try:
         command = args.tickets_command
@@ -135,14 +146,15 @@ async def _tickets(args: argparse.Namespace, settings: Settings, out: TextIO, cl
 
 
 async def _erase(args: argparse.Namespace, settings: Settings, out: TextIO, clock: Clock) -> int:
-    from bot.store.sql import SqlStore
+    from bot.store.sql import open_for_operator
 
     user = args.user.strip()
     if ":" not in user:
         print("give the user as PLATFORM:USER_ID (e.g. web:u1 or slack:T1:U2)", file=sys.stderr)
         return 2
-    store = SqlStore(settings.database_url, clock=clock)
-    await store.open()
+    store = await open_for_operator(settings, clock)
+    if store is None:
+        return 1
     try:
         result = await TicketStore(store).erase_owner(user)
         conversations = await store.erase_user(user)
@@ -225,6 +237,7 @@ def _print_ticket(ticket: Ticket, jobs: list[Job], out: TextIO) -> None:
     fields = [
         ("Reference", ticket.reference),
         ("Status", ticket.status),
+        ("User", ticket.owner_ref),  # what `erase --user` takes
         ("Created", ticket.created_at.isoformat(timespec="seconds")),
         ("Delivered", ticket.delivered_at.isoformat(timespec="seconds") if ticket.delivered_at else ""),
         ("Hub", f"{ticket.destination} ({ticket.hub_id or 'default route'})"),
@@ -252,6 +265,42 @@ def _print_ticket(ticket: Ticket, jobs: list[Job], out: TextIO) -> None:
         if job.last_error:
             line += f", last error: {job.last_error}"
         print(line, file=out)
+
+
+def _inbox(folder: Path, reference: str | None, out: TextIO) -> int:
+    """List the .eml files in the local mailbox folder, or print one as plain text."""
+    files = sorted(folder.glob("*.eml"), key=lambda f: (f.stat().st_mtime, f.name)) if folder.is_dir() else []
+    if reference is None:
+        print(f"mailbox: {folder}", file=sys.stderr)
+        if not files:
+            print("no enquiries in the local mailbox", file=out)
+            return 0
+        for path in files:
+            message = _read_eml(path)
+            print(f"{path.stem:<24} {message['Date'] or '':<31} {message['Subject'] or ''}", file=out)
+        return 0
+    wanted = reference.strip().upper()
+    found = next((f for f in files if f.stem.upper() == wanted), None)
+    if found is None:
+        print(f"no message {reference} in {folder}", file=sys.stderr)
+        return 1
+    path = found
+    message = _read_eml(path)
+    for header in ("From", "To", "Reply-To", "Date", "Subject"):
+        if message[header]:
+            print(f"{header}: {message[header]}", file=out)
+    body = message.get_body(preferencelist=("plain",))
+    print("", file=out)
+    print(body.get_content() if body is not None else "", file=out)
+    print(f"(file: {path})", file=out)
+    return 0
+
+
+def _read_eml(path: Path) -> EmailMessage:
+    with path.open("rb") as handle:
+        message = BytesParser(policy=email.policy.default).parse(handle)
+    assert isinstance(message, EmailMessage)
+    return message
 
 
 def _write_csv(tickets: Iterable[Ticket], handle: TextIO) -> None:

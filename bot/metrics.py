@@ -27,6 +27,12 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.dead_letters = Counter(
+            "enquiry_dead_letters_total",
+            "Enquiry deliveries given up on (the operators are alerted for each).",
+            registry=self.registry,
+        )
+
     def observe(self, platform: str, outcome: str, seconds: float) -> None:
         self.messages.labels(platform=platform).inc()
         self.outcomes.labels(outcome=outcome.split(":")[0] if ":" in outcome else outcome).inc()

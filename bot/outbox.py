@@ -24,10 +24,11 @@ import os
 import random
 import socket
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
+from pathlib import Path
 from typing import Any, Protocol
 
 import aiohttp
@@ -60,11 +61,17 @@ class DeliveryRoutes:
     """Which channels deliver a hub's enquiries. A hub without its own route uses the default route."""
 
     def __init__(
-        self, hubs: Mapping[str, HubRoute], default: HubRoute, *, slack_enabled: bool = False
+        self,
+        hubs: Mapping[str, HubRoute],
+        default: HubRoute,
+        *,
+        slack_enabled: bool = False,
+        mailbox: Path | None = None,
     ) -> None:
         self._hubs = dict(hubs)
         self._default = default
         self._slack = slack_enabled
+        self._mailbox = mailbox  # where the default route delivers when it has no channel of its own
 
     @classmethod
     def from_settings(cls, settings: Settings, hub_ids: Sequence[str] | None = None) -> DeliveryRoutes:
@@ -78,15 +85,28 @@ class DeliveryRoutes:
             webhook_url=settings.enquiry_default_webhook_url,
             slack_channel=settings.enquiry_default_slack_channel,
         )
-        routes = cls(hubs, default, slack_enabled=bool(settings.slack_bot_token))
-        if not routes.targets_for(None):
-            log.warning("enquiry_default_route_missing")  # tickets are kept and shown as undeliverable
+        routes = cls(
+            hubs,
+            default,
+            slack_enabled=bool(settings.slack_bot_token),
+            mailbox=settings.enquiry_mailbox_dir,
+        )
+        if routes.uses_mailbox:
+            # The embedded default: enquiries arrive as files an operator reads, never nowhere.
+            log.warning("enquiries_to_local_mailbox", extra={"folder": str(settings.enquiry_mailbox_dir)})
         return routes
+
+    @property
+    def uses_mailbox(self) -> bool:
+        return self._mailbox is not None and not self._targets(self._default)
 
     def targets_for(self, hub_id: str | None) -> list[DeliveryTarget]:
         route = self._hubs.get(hub_id) if hub_id is not None else None
         targets = self._targets(route) if route is not None else []
-        return targets or self._targets(self._default)
+        targets = targets or self._targets(self._default)
+        if not targets and self._mailbox is not None:
+            targets = [DeliveryTarget("mailbox", str(self._mailbox))]
+        return targets
 
     def webhook_secret(self, url: str, fallback: str | None) -> str | None:
         for route in (*self._hubs.values(), self._default):
@@ -226,36 +246,43 @@ class DeliveryChannel(Protocol):
     async def close(self) -> None: ...
 
 
+def build_email(message: EnquiryMessage, target: str, sender: str) -> EmailMessage:
+    """The RFC 5322 message a hub receives, whether sent by SMTP or written to the local mailbox."""
+    ticket = message.ticket
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "mastery-assistant.invalid"
+    email = EmailMessage()
+    email["From"] = sender
+    email["To"] = target
+    if ticket.email:
+        email["Reply-To"] = ticket.email
+    email["Subject"] = message.subject
+    email["Date"] = formatdate(usegmt=True)
+    # The idempotency key: the same ticket always has the same Message-ID.
+    email["Message-ID"] = f"<{ticket.idempotency_key}@{domain}>"
+    email["X-Enquiry-Reference"] = ticket.reference
+    email.set_content(message.plain())
+    email.add_alternative(message.html(), subtype="html")
+    return email
+
+
 class EmailChannel:
     # Codes that are about our own credentials: fixable without touching the ticket, so keep retrying.
     _AUTH_CODES = frozenset({530, 534, 535})
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        domain = parseaddr(settings.smtp_from)[1].rpartition("@")[2]
-        self._message_id_domain = domain or "mastery-assistant.invalid"
 
     def build(self, message: EnquiryMessage, target: str) -> EmailMessage:
-        ticket = message.ticket
-        email = EmailMessage()
-        email["From"] = self._settings.smtp_from
-        email["To"] = target
-        if ticket.email:
-            email["Reply-To"] = ticket.email
-        email["Subject"] = message.subject
-        email["Date"] = formatdate(usegmt=True)
-        # The idempotency key: the same ticket always has the same Message-ID.
-        email["Message-ID"] = f"<{ticket.idempotency_key}@{self._message_id_domain}>"
-        email["X-Enquiry-Reference"] = ticket.reference
-        email.set_content(message.plain())
-        email.add_alternative(message.html(), subtype="html")
-        return email
+        return build_email(message, target, self._settings.smtp_from)
 
     async def deliver(self, message: EnquiryMessage, target: str) -> None:
+        await self.send(self.build(message, target))
+
+    async def send(self, email: EmailMessage) -> None:
         s = self._settings
         try:
             await aiosmtplib.send(
-                self.build(message, target),
+                email,
                 hostname=s.smtp_host,
                 port=s.smtp_port,
                 username=s.smtp_username,
@@ -277,6 +304,45 @@ class EmailChannel:
 
     async def close(self) -> None:
         return None
+
+
+MAILBOX_CHANNEL = "mailbox"
+LOCAL_RECIPIENT = "enquiries@localhost"
+
+
+class MailboxChannel:
+    """Enquiries as standard .eml files in a local folder: the embedded default, readable by any mail
+    client or `python -m bot tickets inbox`. One file per ticket, named by its reference, written to a
+    temporary name and renamed, so a retry replaces the file instead of adding a second copy and a
+    reader never sees half a message. The job's target is the folder."""
+
+    def __init__(self, sender: str) -> None:
+        self._sender = sender
+
+    async def deliver(self, message: EnquiryMessage, target: str) -> None:
+        email = build_email(message, LOCAL_RECIPIENT, self._sender)
+        try:
+            await asyncio.to_thread(write_eml, Path(target), message.ticket.reference, email)
+        except OSError as exc:
+            raise DeliveryError(f"mailbox folder not writable: {type(exc).__name__}") from exc
+
+    async def close(self) -> None:
+        return None
+
+
+def write_eml(folder: Path, name: str, email: EmailMessage) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    final = folder / f"{name}.eml"
+    partial = folder / f".{name}.{uuid.uuid4().hex}.tmp"
+    try:
+        with partial.open("wb") as handle:
+            handle.write(email.as_bytes())
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(partial, final)
+    finally:
+        partial.unlink(missing_ok=True)
+    return final
 
 
 class WebhookChannel:
@@ -318,6 +384,64 @@ class WebhookChannel:
             await self._session.close()
 
 
+# -- telling operators ------------------------------------------------------------------------------
+
+
+class DeadLetterAlert:
+    """A ticket that cannot be delivered is never silent: an error-level log line with its reference,
+    a metric, and a message to the operators (ENQUIRY_ALERT_EMAIL by SMTP, otherwise an ALERT-….eml in
+    the local mailbox folder). The alert carries no personal data; operators open the ticket itself."""
+
+    def __init__(self, settings: Settings, count: Callable[[], None] | None = None) -> None:
+        self._settings = settings
+        self._count = count
+
+    async def __call__(self, ticket: Ticket, job_channel: str, error: str) -> None:
+        log.error(
+            "enquiry_dead_lettered",
+            extra={
+                "reference": ticket.reference,
+                "ticket_id": ticket.id,
+                "hub_id": ticket.hub_id,
+                "channel": job_channel,
+            },
+        )
+        if self._count is not None:
+            self._count()
+        email = self.build(ticket, job_channel, error)
+        try:
+            if self._settings.enquiry_alert_email is not None:
+                await EmailChannel(self._settings).send(email)
+            else:
+                await asyncio.to_thread(
+                    write_eml, self._settings.enquiry_mailbox_dir, f"ALERT-{ticket.reference}", email
+                )
+        except (DeliveryError, OSError):
+            log.error("enquiry_alert_failed", extra={"reference": ticket.reference}, exc_info=True)
+
+    def build(self, ticket: Ticket, job_channel: str, error: str) -> EmailMessage:
+        email = EmailMessage()
+        email["From"] = self._settings.smtp_from
+        email["To"] = str(self._settings.enquiry_alert_email or LOCAL_RECIPIENT)
+        email["Subject"] = f"Enquiry {ticket.reference} could not be delivered"
+        email["Date"] = formatdate(usegmt=True)
+        email["X-Enquiry-Reference"] = ticket.reference
+        email.set_content(
+            "\n".join(
+                [
+                    f"Enquiry {ticket.reference} for {ticket.destination} could not be delivered "
+                    f"by {job_channel} and will not be retried automatically.",
+                    f"Last error: {error}",
+                    "",
+                    "The teacher is told that the operators have been alerted. Please forward it by hand",
+                    f"(python -m bot tickets show {ticket.reference}) or fix the route and run",
+                    f"python -m bot tickets retry {ticket.reference}.",
+                ]
+            )
+        )
+        return email
+
+
 # -- the worker ------------------------------------------------------------------------------------
 
 
@@ -347,6 +471,7 @@ class OutboxWorker:
         poll_seconds: float = 2.0,
         retention: dt.timedelta | None = None,
         draft_expiry: dt.timedelta | None = None,
+        alert: Callable[[Ticket, str, str], Awaitable[None]] | None = None,
         name: str | None = None,
     ) -> None:
         self.tickets = tickets
@@ -358,6 +483,7 @@ class OutboxWorker:
         self.poll_seconds = poll_seconds
         self.retention = retention
         self.draft_expiry = draft_expiry
+        self.alert = alert
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._next_housekeeping: dt.datetime | None = None
 
@@ -434,6 +560,8 @@ class OutboxWorker:
         if error.permanent or job.attempts >= self.policy.max_attempts:
             await self.tickets.fail(job, str(error), None)
             log.warning("delivery_dead_lettered", extra={**context, "permanent": error.permanent})
+            if self.alert is not None:
+                await self.alert(claimed.ticket, job.channel, str(error))
             return
         delay = self.policy.delay(job.attempts)
         await self.tickets.fail(job, str(error), dt.timedelta(seconds=delay))
@@ -447,6 +575,7 @@ def build_channels(
     fallback = settings.enquiry_webhook_secret.get_secret_value() if settings.enquiry_webhook_secret else None
     channels: dict[str, DeliveryChannel] = {
         "email": EmailChannel(settings),
+        MAILBOX_CHANNEL: MailboxChannel(settings.smtp_from),
         "webhook": WebhookChannel(
             lambda url: routes.webhook_secret(url, fallback), settings.webhook_timeout_seconds
         ),
@@ -461,6 +590,7 @@ def build_worker(
     knowledge: Callable[[], Knowledge],
     *,
     extra_channels: Mapping[str, DeliveryChannel] | None = None,
+    count_dead_letter: Callable[[], None] | None = None,
     **overrides: Any,
 ) -> OutboxWorker:
     enquiry = knowledge().enquiry
@@ -476,6 +606,7 @@ def build_worker(
         if settings.ticket_retention_days
         else None,
         "draft_expiry": dt.timedelta(hours=settings.enquiry_draft_hours),
+        "alert": DeadLetterAlert(settings, count_dead_letter),
     }
     options.update(overrides)
     return OutboxWorker(tickets, build_channels(settings, routes, extra_channels), knowledge, **options)

@@ -127,6 +127,11 @@ class Settings(BaseSettings):
         default=365, ge=0, description="Delivered tickets older than this are purged; 0 keeps them"
     )
     enquiry_draft_hours: float = Field(default=24.0, gt=0, description="Unfinished enquiries expire")
+    # With no ENQUIRY_DEFAULT_* route, enquiries are delivered as .eml files to this folder (the same
+    # message the email channel sends): `python -m bot tickets inbox` lists and opens them.
+    enquiry_mailbox_dir: Path = Path("enquiries")
+    # Dead-lettered enquiries are logged at error level and counted; this address is also told.
+    enquiry_alert_email: EmailStr | None = None
 
     @field_validator("enquiry_default_webhook_url")
     @classmethod
@@ -147,6 +152,14 @@ class Settings(BaseSettings):
             raise ValueError("set ENQUIRY_WEBHOOK_SECRET: webhook deliveries are always signed")
         return self
 
+    @model_validator(mode="after")
+    def _resolve_local_paths(self) -> Settings:
+        """Relative paths (the SQLite file, the local mailbox) are resolved once, when the settings are
+        read, so every part of the process (and the log) names the same absolute file."""
+        self.database_url = resolve_sqlite_path(self.database_url)
+        self.enquiry_mailbox_dir = self.enquiry_mailbox_dir.expanduser().resolve()
+        return self
+
     def all_hub_routes(self) -> dict[str, HubRoute]:
         """HUB_ROUTES plus HUB_ROUTES_FILE (the environment wins for a hub in both)."""
         routes: dict[str, HubRoute] = {}
@@ -159,3 +172,14 @@ class Settings(BaseSettings):
             routes.update({str(k): HubRoute.model_validate(v) for k, v in raw.items()})
         routes.update(self.hub_routes)
         return routes
+
+
+def resolve_sqlite_path(url: str) -> str:
+    """`sqlite+aiosqlite:///mastery.db` -> the same URL naming the file by its absolute path."""
+    for prefix in ("sqlite+aiosqlite:///", "sqlite:///"):
+        if url.startswith(prefix):
+            path, sep, query = url[len(prefix) :].partition("?")
+            if not path or path == ":memory:" or path.startswith("file:"):
+                return url
+            return prefix + str(Path(path).expanduser().resolve()) + sep + query
+    return url

@@ -15,7 +15,7 @@ from typing import TextIO
 
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.settings import Settings
-from bot.store.sql import SqlStore
+from bot.store.sql import open_for_operator
 from bot.suggestions import (
     KIND_LABEL,
     Outcome,
@@ -63,8 +63,9 @@ async def run_async(
 ) -> int:
     knowledge = load_knowledge(settings.knowledge_dir)
     threshold = args.threshold if args.threshold is not None else settings.suggestion_cluster_threshold
-    store = SqlStore(settings.database_url, clock=clock)
-    await store.open()
+    store = await open_for_operator(settings, clock)
+    if store is None:
+        return 1
     try:
         command = args.suggestions_command or "list"
         if command == "accept":

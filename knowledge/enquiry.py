@@ -112,6 +112,7 @@ class EnquiryTexts(_Frozen):
     form_pick_one: str
 
     status_pending: str
+    status_retrying: str
     status_delivered: str
     status_failed: str
     status_not_found: str
@@ -134,8 +135,9 @@ class EnquiryTexts(_Frozen):
         "confirmed": frozenset({"reference", "hub", "email"}),
         "confirmed_manual": frozenset({"reference", "email"}),
         "status_pending": frozenset({"reference", "destination", "date"}),
+        "status_retrying": frozenset({"reference", "destination", "date"}),
         "status_delivered": frozenset({"reference", "destination", "date"}),
-        "status_failed": frozenset({"reference", "destination", "date"}),
+        "status_failed": frozenset({"reference", "destination", "date", "hub_contact"}),
         "status_not_found": frozenset({"reference"}),
     }
     DELIVERY_PLACEHOLDERS: ClassVar[dict[str, frozenset[str]]] = {

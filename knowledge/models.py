@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, field_validator, model_validator
 
 Topic = Literal[
     "about",  # what the programme / organisation is
@@ -108,6 +108,7 @@ class Texts(Frozen):
     menu_ask: str
     menu_fit: str
     menu_contact: str
+    pass_on_offer: str
     menu_help: str
     choice_none: str
     feedback_up_label: str
@@ -137,3 +138,19 @@ class Lexicon(Frozen):
     intents: dict[str, tuple[str, ...]] = Field(
         default_factory=dict, description="Phrases that start a flow or command, keyed by intent name"
     )
+    intent_patterns: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description="Word patterns with gaps for the same intents (bot/intents.py), keyed by intent name",
+    )
+
+    @model_validator(mode="after")
+    def _patterns_name_known_intents(self) -> Lexicon:
+        unknown = sorted(set(self.intent_patterns) - set(self.intents))
+        if unknown:
+            raise ValueError(f"intent_patterns: unknown intent(s) {unknown}; known: {sorted(self.intents)}")
+        for name, patterns in self.intent_patterns.items():
+            for pattern in patterns:
+                words = [w for w in pattern.split() if w != "…"]
+                if not words or any(not part for w in words for part in w.split("|")):
+                    raise ValueError(f"intent_patterns.{name}: {pattern!r} has an empty word or alternative")
+        return self

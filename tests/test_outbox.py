@@ -25,7 +25,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from adapters.slack.delivery import SlackChannel
-from bot.app import create_app
+from bot.app import SERVICES, create_app
 from bot.clock import ManualClock
 from bot.messages import ConversationKey
 from bot.outbox import (
@@ -40,7 +40,7 @@ from bot.outbox import (
 )
 from bot.settings import HubRoute, Settings
 from bot.store.sql import SqlStore
-from bot.store.tickets import DeliveryTarget, NewTicket, TicketStore
+from bot.store.tickets import DeliveryTarget, NewTicket, TicketStore, find_reference
 from knowledge.loader import Knowledge, load_knowledge
 from tests.conftest import T0
 from tests.enquiry_fixtures import SUSSEX_EMAIL, make_enquiry_knowledge_dir
@@ -494,18 +494,21 @@ async def test_web_enquiry_email_arrives_at_the_hub(tmp_path: Path, enquiry_dir:
             summary = await chat(text="How many teachers can join the Work Group?")
             assert "Sussex Maths Hub" in summary and "Ada <Lovelace>" in summary  # JSON carries plain text
             confirmed = await chat(action="flow:enquiry:confirm")
-            reference = confirmed.split("Your reference is ")[1].split(".")[0]
+            reference = find_reference(confirmed)
+            assert reference is not None
             for _ in range(100):
                 if smtp.messages:
                     break
                 await asyncio.sleep(0.05)
             status = await chat(text=f"what's the status of {reference}?")
+            found = await TicketStore(client.app[SERVICES].store).get(reference)
         [mail] = smtp.messages
     assert mail.rcpt_tos == [SUSSEX_EMAIL] and mail.reference == reference
     assert "How many teachers can join the Work Group?" in mail.part("plain")
     assert "Wrong question" not in mail.part("plain")
     assert "Ada &lt;Lovelace&gt;" in mail.part("html")
-    assert "delivered" in status or "on its way" in status
+    assert found is not None and found[0].status == "delivered"
+    assert reference in status and "delivered" in status
 
 
 # -- a killed server -------------------------------------------------------------------------------
@@ -593,7 +596,8 @@ async def test_sigkill_after_confirm_then_restart_delivers_exactly_once(
             await chat(action="flow:enquiry:programme:specialist-programme")
             await chat(text="Can we start in January?")
             confirmed = await chat(action="flow:enquiry:confirm")
-        reference = confirmed.split("Your reference is ")[1].split(".")[0]
+        reference = find_reference(confirmed)
+        assert reference is not None
         await server.kill()  # confirmed, not delivered (no SMTP server yet), and no clean shutdown
 
         with LocalSmtp(smtp_port) as smtp:

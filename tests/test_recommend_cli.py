@@ -35,9 +35,9 @@ def recommend(stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def run_json(answers: dict[str, Any], *args: str) -> dict[str, Any]:
+def run_json(answers: dict[str, Any], *args: str, exit_code: int = 0) -> dict[str, Any]:
     result = recommend(json.dumps(answers), *args)
-    assert result.returncode == 0, result.stderr
+    assert result.returncode == exit_code, result.stderr
     output: dict[str, Any] = json.loads(result.stdout)
     return output
 
@@ -91,13 +91,22 @@ def test_empty_object_reports_every_key() -> None:
     assert len(missing) == 7
 
 
-def test_invalid_values_and_unknown_keys_are_reported() -> None:
-    output = run_json({**EXPERIENCED_TEACHER, "ect": "no", "phase": "middle", "school": "Leeds High"})
+def test_invalid_values_and_unknown_keys_are_reported_and_exit_1() -> None:
+    output = run_json(
+        {**EXPERIENCED_TEACHER, "ect": "no", "phase": "middle", "school": "Leeds High"}, exit_code=1
+    )
     notes = "\n".join(output["notes"])
     assert "'ect' has the value \"no\"" in notes
     assert "'phase' has the value \"middle\"" in notes
     assert "'school'" in notes
     assert "development-work-group" not in ids(output["eligible"])  # phase treated as missing
+
+
+def test_values_are_matched_whatever_their_case() -> None:
+    shouted = {**EXPERIENCED_TEACHER, "phase": "Secondary", "school_funding": " STATE ", "country": "England"}
+    assert run_json(shouted, "--today", "2026-11-30") == run_json(
+        EXPERIENCED_TEACHER, "--today", "2026-11-30"
+    )
 
 
 def test_seeds_silent_for_a_sixth_form_college() -> None:

@@ -42,6 +42,7 @@ from bot.migrate import alembic_config
 from bot.settings import Settings
 from bot.store.schema import ConversationRow, OutboxJobRow, TicketRow, UnansweredRow
 from bot.store.sql import SqlStore
+from bot.store.tickets import find_reference
 from tests.conftest import PG_ADMIN_DSN, _run
 from tests.enquiry_fixtures import SUSSEX_EMAIL, make_enquiry_knowledge_dir
 from tests.local_smtp import free_port
@@ -418,8 +419,9 @@ async def test_two_servers_and_two_workers_on_postgresql(
                         calls += [_chat(session, urls[1 - here], conversation, text=NOISE) for _ in range(2)]
                     replies = (await asyncio.gather(*calls))[0]
                 confirmed = _text(replies)
-                assert "Your reference is " in confirmed, confirmed
-                return confirmed.split("Your reference is ")[1].split(".")[0]
+                reference = find_reference(confirmed)
+                assert reference is not None, confirmed
+                return reference
 
             references = await asyncio.gather(*(enquiry(n) for n in range(4)))
             assert len(set(references)) == 4

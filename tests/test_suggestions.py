@@ -488,6 +488,9 @@ def test_command_line_lists_accepts_and_exports(
 
 async def test_cli_function_runs_inside_an_event_loop(tmp_path: Path, knowledge_dir: Path) -> None:
     settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'fn.db'}", knowledge_dir=knowledge_dir)
+    store = SqlStore(settings.database_url)  # the server made the database before anyone reviews
+    await store.open()
+    await store.close()
     args: argparse.Namespace = build_parser().parse_args(["suggestions", "--json"])
     out = io.StringIO()
     assert await run_async(args, settings, out) == 0

@@ -137,7 +137,7 @@ class OutboxJobRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
-    channel: Mapped[str] = mapped_column(String(16))  # email | webhook | slack | none
+    channel: Mapped[str] = mapped_column(String(16))  # email | webhook | slack | mailbox | none
     target: Mapped[str] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(16))  # pending | claimed | delivered | dead
     attempts: Mapped[int] = mapped_column(Integer, default=0)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import bindparam, delete, event, func, insert, select, text, update
@@ -150,6 +152,22 @@ class SqlStore:
             connect_timeout=settings.db_connect_timeout,
             health_timeout=settings.db_health_timeout,
         )
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database file (None for PostgreSQL or an in-memory database)."""
+        if self.dialect != "sqlite":
+            return None
+        database = make_url(self.url).database
+        return Path(database) if database and database != ":memory:" else None
+
+    @property
+    def description(self) -> str:
+        """Which database this is, for logs and operators: the file, or the URL without a password."""
+        path = self.sqlite_file
+        if path is not None:
+            return str(path)
+        return make_url(self.url).render_as_string(hide_password=True)
 
     async def open(self) -> None:
         from bot.migrate import upgrade
@@ -312,3 +330,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+async def open_for_operator(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> SqlStore | None:
+    """The store an operator command reads, said on stderr; None (after saying why) when it would
+    only be a new, empty SQLite file: run from another folder, a command must not invent a database."""
+    store = SqlStore(settings.database_url, clock=clock)
+    path = store.sqlite_file
+    if path is not None and not path.exists():
+        print(
+            f"no database at {path}: run this where the bot runs, or set DATABASE_URL",
+            file=sys.stderr,
+        )
+        await store.close()
+        return None
+    print(f"database: {store.description}", file=sys.stderr)
+    await store.open()
+    return store

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REFERENCE = re.compile(r"\bLLME[\s-]*(\d{4})[\s-]*(\d{1,10})\b", re.IGNORECASE)
-Channel = Literal["email", "webhook", "slack", "none"]
+Channel = Literal["email", "webhook", "slack", "mailbox", "none"]
 TicketState = Literal["pending", "delivered", "failed"]
 ERASED_OWNER = "erased"
 
@@ -178,6 +178,7 @@ class TicketStatus:
     destination: str
     created_at: dt.datetime
     delivered_at: dt.datetime | None
+    retrying: bool = False  # still pending after at least one failed attempt
 
 
 @dataclass(frozen=True)
@@ -259,8 +260,21 @@ class SqlTicketSink:
         if row is None:
             return None
         ticket = Ticket.of(row)
+        jobs = OutboxJobRow.__table__
+        tried = (
+            await self._conn.execute(
+                select(func.count())
+                .select_from(jobs)
+                .where(jobs.c.ticket_id == ticket.id, jobs.c.status != "delivered", jobs.c.attempts > 0)
+            )
+        ).scalar_one()
         return TicketStatus(
-            ticket.reference, ticket.status, ticket.destination, ticket.created_at, ticket.delivered_at
+            ticket.reference,
+            ticket.status,
+            ticket.destination,
+            ticket.created_at,
+            ticket.delivered_at,
+            retrying=ticket.status == "pending" and int(tried) > 0,
         )
 
 
