@@ -200,20 +200,28 @@ class EnquiryFlow:
         early = self._free_text(turn, "school")
         if early is not None:
             return early
-        matches = lookup_school(turn.data, turn.text)
-        if matches:
-            turn.answers["school_matches"] = [m.school.urn for m in matches]
-            turn.flow.step = "school_pick"
-            return FlowResult(turn.flow, self._prompt_turn(turn))
+        offered = self._offer_schools(turn)
+        if offered is not None:
+            return offered
         if normalise_postcode(turn.text) or "," in turn.text or not turn.data.schools:
             turn.answers["school"] = {"text": " ".join(turn.text.split())}
             return self._advance(turn)
         turn.flow.step = "school_manual"
         return FlowResult(turn.flow, [Reply(t.school_not_found), *self._prompt_turn(turn)])
 
+    def _offer_schools(self, turn: _Turn) -> FlowResult | None:
+        """The schools the typed text finds, offered as buttons (None when it finds none)."""
+        matches = lookup_school(turn.data, turn.text)
+        if not matches:
+            return None
+        turn.answers["school_matches"] = [m.school.urn for m in matches]
+        turn.flow.step = "school_pick"
+        return FlowResult(turn.flow, self._prompt_turn(turn))
+
     async def _on_school_pick(self, turn: _Turn) -> FlowResult:
         picked = _suffix(turn.action, "school:")
         if picked == "none":
+            turn.answers["school_declined"] = True  # what they type next is kept as typed
             turn.flow.step = "school_manual"
             return FlowResult(turn.flow, self._prompt_turn(turn))
         if picked is not None:
@@ -222,6 +230,7 @@ class EnquiryFlow:
                 return self._again(turn)
             turn.answers["school"] = school_answer(school)
             turn.answers.pop("school_matches", None)
+            turn.answers.pop("school_declined", None)
             return self._advance(turn)
         return await self._on_school(turn)  # typed something else: search again
 
@@ -229,11 +238,16 @@ class EnquiryFlow:
         early = self._free_text(turn, "school")
         if early is not None:
             return early
+        if not turn.answers.get("school_declined"):  # a second try after "not found": look it up too
+            offered = self._offer_schools(turn)
+            if offered is not None:
+                return offered
         try:
             turn.answers["school"] = check_school_text(turn.texts, turn.text)
         except Invalid:
             return self._again(turn)  # the prompt itself says what to type
         turn.answers.pop("school_matches", None)
+        turn.answers.pop("school_declined", None)
         return self._advance(turn)
 
     async def _on_programme(self, turn: _Turn) -> FlowResult:

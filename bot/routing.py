@@ -139,15 +139,55 @@ def lookup_school(data: EnquiryKnowledge, query: str, limit: int = 5) -> list[Sc
             live,
         )[:limit]
 
+    if postcode is None:
+        # "St Pauls Academy Greenwich", "Park High, Leeds": the local authority narrows the search.
+        area, name_part = _split_area(name_part, data.schools)
+        if area is not None:
+            in_area = [s for s in data.schools if _la_key(s.local_authority) == area]
+            found = _by_name(name_part, in_area, live, limit)
+            if found:
+                return found
     key = _name_key(name_part)
     if postcode is not None and len(key) < 3:
         return _live_first([SchoolMatch(s, 100.0) for s in candidates], live)[:limit]
+    return _by_name(name_part, candidates, live, limit)
+
+
+def _by_name(name: str, candidates: Sequence[School], live: set[str], limit: int) -> list[SchoolMatch]:
+    key = _name_key(name)
     if len(key) < 3:
         return []
     keys = _name_keys(candidates)
     found = process.extract(key, keys, scorer=fuzz.WRatio, processor=None, limit=limit * 3, score_cutoff=88)
     matches = [SchoolMatch(candidates[index], float(score)) for _, score, index in found]
     return _live_first(matches, live)[:limit]
+
+
+def _split_area(query: str, schools: Sequence[School]) -> tuple[str | None, str]:
+    """The local authority a query names ("… in Greenwich", "…, Leeds"), and the query without it."""
+    words = _la_key(query).split()
+    best: tuple[str, int, int] | None = None
+    for area in _areas(schools):
+        size = len(area)
+        for start in range(len(words) - size + 1):
+            if tuple(words[start : start + size]) == area and (best is None or size > best[2] - best[1]):
+                best = (" ".join(area), start, start + size)
+    if best is None or best[1] == 0:  # the whole query, or its start, is a place: not a school name
+        return None, query
+    rest = words[: best[1]] + words[best[2] :]
+    while rest and rest[-1] in ("in", "at", "near"):
+        rest.pop()
+    return best[0], " ".join(rest)
+
+
+_areas_cache: tuple[Sequence[School], frozenset[tuple[str, ...]]] | None = None
+
+
+def _areas(schools: Sequence[School]) -> frozenset[tuple[str, ...]]:
+    global _areas_cache
+    if _areas_cache is None or _areas_cache[0] is not schools:
+        _areas_cache = (schools, frozenset(tuple(_la_key(s.local_authority).split()) for s in schools))
+    return _areas_cache[1]
 
 
 _keys_cache: tuple[Sequence[School], list[str]] | None = None

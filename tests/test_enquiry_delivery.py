@@ -28,7 +28,7 @@ from tests.conftest import T0
 from tests.enquiry_fixtures import SUSSEX_EMAIL, make_enquiry_knowledge_dir
 from tests.helpers import Conversation
 from tests.local_smtp import free_port
-from tests.test_enquiry import reference_in, to_summary
+from tests.test_enquiry import reference_in, to_school_step, to_summary
 
 
 @pytest.fixture(scope="module")
@@ -279,3 +279,29 @@ async def test_an_answer_about_contacting_a_hub_offers_to_pass_a_question_on(ser
     await chat.press("menu:contact")
     assert "flow:enquiry:consent:yes" in chat.choice_values()
     assert "suggested_question" not in await saved_draft(services, chat)  # not "how do I find my hub"
+
+
+# -- the school, typed as people type it ----------------------------------------------------------------
+
+
+async def test_a_school_typed_with_its_area_is_found(services: Services) -> None:
+    chat = Conversation(services.engine)
+    await to_school_step(chat)
+    await chat.say("Downland Test Academy in West Sussex")
+    assert chat.choice_values()[0] == "flow:enquiry:school:900001"
+
+
+async def test_a_second_attempt_at_the_school_is_looked_up_too(services: Services) -> None:
+    chat = Conversation(services.engine)
+    await to_school_step(chat)
+    await chat.say("Dwnlnd Tst")  # nothing close: asked to type it again
+    assert not any(v.startswith("flow:enquiry:school:9") for v in chat.choice_values())
+    await chat.say("Downland Test Academy")
+    assert chat.choice_values()[0] == "flow:enquiry:school:900001"
+    await chat.press("flow:enquiry:school:900001")
+    assert (await saved_draft(services, chat))["school"] == {
+        "urn": "900001",
+        "name": "Downland Test Academy",
+        "local_authority": "West Sussex",
+        "postcode": "RH15 9ZZ",
+    }
