@@ -93,7 +93,14 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
 
     settings = settings or Settings()
     services = services or build_services(settings)
-    app = web.Application(client_max_size=1024 * 1024, middlewares=[_json_errors])
+    app = web.Application(
+        client_max_size=1024 * 1024,
+        middlewares=[_json_errors],
+        # Bodies are read as sent: no platform compresses what it posts, and aiohttp's own inflater
+        # fails on a false Content-Encoding with an error-level traceback per request. A compressed
+        # body gets a 415 from adapters/http.py instead.
+        handler_args={"auto_decompress": False},
+    )
     app[SERVICES] = services
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_get("/healthz", healthz)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -132,7 +133,12 @@ class Engine:
             return None
         if inbound.text is None:
             return Reply(texts.not_text, kind="error")
-        if len(inbound.text) > self.max_chars:
+        # The limit holds after normalisation too: a few characters can expand a hundredfold
+        # (U+FDFA is 18 letters in NFKC), and the matcher reads the expanded text.
+        if (
+            len(inbound.text) > self.max_chars
+            or len(unicodedata.normalize("NFKC", inbound.text)) > self.max_chars
+        ):
             return Reply(texts.too_long.format(limit=f"{self.max_chars:,}"), kind="error")
         text = clean_user_text(inbound.text)
         if not text:

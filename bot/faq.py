@@ -89,6 +89,12 @@ class MatchResult:
         return self.candidates[1:] if self.outcome == "answer" else ()
 
 
+# Far more than any question needs (the longest phrasings are ~40 words): bounds the CPU one message
+# can cost the event loop, whatever it contains.
+MAX_TOKENS = 200
+MAX_CORRECTIONS = 30
+
+
 @functools.cache
 def _english() -> SpellChecker:
     """An English dictionary (loaded once) to tell real words from typos."""
@@ -128,6 +134,7 @@ class FaqMatcher:
     def __init__(self, knowledge: Knowledge, config: MatcherConfig | None = None) -> None:
         self.knowledge = knowledge
         self.config = config or MatcherConfig()
+        _english()  # loaded now (about 0.3 s), not in the middle of some teacher's first message
         self.normaliser = Normaliser(knowledge.lexicon)
         self._stemmer = snowballstemmer.stemmer("english")
         self._stem_cache: dict[str, str] = {}
@@ -241,9 +248,11 @@ class FaqMatcher:
     def _correct(self, tokens: list[str]) -> list[str]:
         """Fix typos of FAQ words ("specalist"); real English words ("lunch") are left alone."""
         out: list[str] = []
+        tries = 0
         for token in tokens:
             if (
-                len(token) < 4
+                tries >= MAX_CORRECTIONS
+                or len(token) < 4
                 or token in self._known_words
                 or token in self.normaliser.stopwords
                 or not token.isalpha()
@@ -251,6 +260,7 @@ class FaqMatcher:
             ):
                 out.append(token)
                 continue
+            tries += 1
             found = process.extractOne(
                 token, self._words, scorer=fuzz.ratio, score_cutoff=self.config.typo_cutoff
             )
@@ -258,7 +268,9 @@ class FaqMatcher:
         return out
 
     def analyse(self, text: str) -> tuple[str, list[str]]:
-        tokens = self._correct(self.normaliser.tokens(text))
+        # Bounded work per message: a question is read from its first MAX_TOKENS words, and typo
+        # correction (the costly part for unknown words) stops after MAX_CORRECTIONS tries.
+        tokens = self._correct(self.normaliser.tokens(text)[:MAX_TOKENS])
         return " ".join(tokens), self.normaliser.content(tokens)
 
     def _split_programmes(self, normalised: str) -> tuple[frozenset[str], str]:

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.middleware.request_verification.async_request_verification import AsyncRequestVerification
@@ -31,6 +31,7 @@ from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from adapters.http import ClientError, error_response, read_text
 from adapters.slack import render, translate
 from adapters.slack.forms import SlackForm, build_forms
 from adapters.slack.render import SlackMessage
@@ -363,7 +364,23 @@ class SlackFrontEnd:
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """POST /slack/events: Events API, interactivity and slash commands, all verified by bolt."""
-        bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        try:
+            bolt_request = AsyncBoltRequest(
+                body=await read_text(request),
+                query=request.query_string,
+                headers=request.headers,  # type: ignore[arg-type]  # what bolt's own adapter passes
+            )
+        except ClientError as exc:
+            return exc.response(request)
+        except Exception:  # bolt parses the JSON or form body as it builds the request
+            return ClientError(400, "the body is not a Slack payload").response(request)
+        if not isinstance(bolt_request.body, dict):  # "null", "[1]": valid JSON, not a payload
+            return ClientError(400, "the body is not a Slack payload").response(request)
+        timestamp = request.headers.get("X-Slack-Request-Timestamp", "")
+        if not (timestamp.isascii() and timestamp.isdigit()):  # bolt would fail on int(timestamp)
+            log.info("slack_request_rejected", extra={"status": 401, "reason": "timestamp"})
+            return error_response(401, "invalid request")
+        bolt_response = await self.bolt.async_dispatch(bolt_request)
         if bolt_response.status == 401:
             log.info("slack_request_rejected", extra={"status": 401})
         return await to_aiohttp_response(bolt_response)

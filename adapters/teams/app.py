@@ -28,6 +28,7 @@ from botbuilder.schema import Activity
 from botframework.connector.aio import ConnectorClient
 from botframework.connector.auth import AuthenticateRequestResult, ClaimsIdentity, ConnectorFactory
 
+from adapters.http import ClientError, error_response, parse_json, read_text
 from adapters.teams.forms import CardForm, build_forms
 from adapters.teams.render import render, render_form
 from adapters.teams.translate import (
@@ -282,9 +283,9 @@ class TeamsEndpoint:
         if request.content_type != "application/json":
             return _error(415, "send the activity as JSON with Content-Type: application/json")
         try:
-            body = json.loads(await request.read())
-        except (ValueError, UnicodeDecodeError):
-            return _error(400, "the body is not valid JSON")
+            body = parse_json(await read_text(request))
+        except ClientError as exc:
+            return exc.response(request)
         if not isinstance(body, dict) or not isinstance(body.get("type"), str) or not body["type"]:
             return _error(400, "the body must be a Bot Framework activity (an object with a 'type')")
 
@@ -368,8 +369,7 @@ def is_loopback_url(url: str) -> bool:
         return False
 
 
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+_error = error_response
 
 
 def setup_teams(app: web.Application, services: Services) -> None:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from aiohttp import web
 
+from adapters.http import ClientError, error_response, parse_json, read_text
 from adapters.web.translate import BadRequest, render, to_inbound
 from bot.engine import Engine
 
@@ -29,9 +29,9 @@ async def chat(request: web.Request) -> web.Response:
     if request.content_type != "application/json":
         return _error(415, "send the body as JSON with Content-Type: application/json")
     try:
-        body = json.loads(await request.text())
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return _error(400, "the body is not valid JSON")
+        body = parse_json(await read_text(request))
+    except ClientError as exc:
+        return exc.response(request)
     try:
         inbound = to_inbound(body)
     except BadRequest as exc:
@@ -40,8 +40,7 @@ async def chat(request: web.Request) -> web.Response:
     return web.json_response(render(replies), headers={"Cache-Control": "no-store"})
 
 
-def _error(status: int, message: str) -> web.Response:
-    return web.json_response({"error": message}, status=status)
+_error = error_response
 
 
 def setup_web(app: web.Application, engine: Engine) -> None:
