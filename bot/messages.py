@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 Platform = Literal["web", "slack", "teams", "cli"]
 
@@ -63,3 +63,30 @@ class Reply:
     feedback: bool = False  # offer 👍/👎 for this answer
     form: str | None = None  # name of a structured form the adapter may offer (e.g. "enquiry")
     data: dict[str, str] = field(default_factory=dict)  # extra machine-readable detail (e.g. score)
+
+
+def reply_to_json(reply: Reply) -> dict[str, object]:
+    """A reply as plain JSON (kept with a durable inbound event until it has been posted)."""
+    return {
+        "text": reply.text,
+        "choices": [[c.label, c.value] for c in reply.choices],
+        "links": [[link.label, link.url] for link in reply.links],
+        "kind": reply.kind,
+        "faq_id": reply.faq_id,
+        "feedback": reply.feedback,
+        "form": reply.form,
+        "data": dict(reply.data),
+    }
+
+
+def reply_from_json(raw: dict[str, Any]) -> Reply:
+    return Reply(
+        text=str(raw["text"]),
+        choices=tuple(Choice(str(label), str(value)) for label, value in raw.get("choices", [])),
+        links=tuple(Link(str(label), str(url)) for label, url in raw.get("links", [])),
+        kind=raw.get("kind", "message"),
+        faq_id=raw.get("faq_id"),
+        feedback=bool(raw.get("feedback", False)),
+        form=raw.get("form"),
+        data={str(k): str(v) for k, v in (raw.get("data") or {}).items()},
+    )

@@ -80,6 +80,14 @@ class Settings(BaseSettings):
     slack_signing_secret: str | None = None
     slack_app_token: str | None = None
     slack_slash_command: str = "/mastery"
+    slack_event_lease_seconds: float = Field(
+        default=60.0, gt=0, description="An event claimed by a process that died is answered after this"
+    )
+    slack_queue_max: int = Field(
+        default=5000,
+        ge=1,
+        description="Acknowledged Slack events that may wait; beyond it Slack is told to retry",
+    )
     slack_api_url: str = Field(
         default="https://slack.com/api/",
         description="Base URL of Slack's Web API; tests and benchmarks point it at a local mock server.",

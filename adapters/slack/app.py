@@ -9,11 +9,12 @@ replies are posted to the Web API beside them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
-from dataclasses import replace
-from functools import partial
+from collections.abc import AsyncIterator, Coroutine, Sequence
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -41,16 +42,15 @@ from adapters.slack.translate import (
     FORM_CALLBACK_PREFIX,
     Click,
     FormOpening,
-    FormSubmission,
     HomeOpened,
     ReplyTo,
-    SlackTurn,
 )
 from bot.clock import Clock
 from bot.engine import Engine
-from bot.messages import Reply
+from bot.messages import Reply, reply_from_json, reply_to_json
 from bot.settings import Settings
-from bot.store.base import Store
+from bot.store.inbound import InboundEvent, InboundQueue
+from bot.store.sql import SqlStore
 
 if TYPE_CHECKING:
     from bot.app import Services
@@ -59,11 +59,12 @@ log = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
 DEDUPE_SOURCE = "slack"
-# Workers taking turns (claim, engine, render) off the queue. A turn is mostly CPU (FAQ matching)
+# Workers answering stored events (claim, engine, render, post). A turn is mostly CPU (FAQ matching)
 # on this one event loop, so more workers add no throughput, while every turn running at once can
-# delay the next request's ack by its length. Two let one turn's database wait overlap the other's
-# matching. Posting replies to Slack happens beside the workers, not in them.
+# delay the next request's ack by its length. Two let one turn's waits overlap the other's matching.
 TURN_WORKERS = 2
+POLL_SECONDS = 1.0  # how often idle workers look for events stored by other processes
+DRAIN_POLL_SECONDS = 0.01
 SHUTDOWN_GRACE_SECONDS = 10.0
 
 
@@ -73,7 +74,7 @@ class SlackFrontEnd:
     def __init__(
         self,
         engine: Engine,
-        store: Store,
+        store: SqlStore,
         settings: Settings,
         *,
         texts: SlackTexts | None = None,
@@ -101,10 +102,13 @@ class SlackFrontEnd:
         )
         if settings.slack_signing_secret:  # HTTP mode; Socket Mode has no signatures to check
             _verify_with(self.bolt, settings.slack_signing_secret, store.clock)
-        # Waiting turns are queued as small translated records, not as tasks holding whole payloads:
-        # under a backlog that keeps the garbage collector's full passes (and so ack delays) short.
-        self._turns: asyncio.Queue[tuple[str, Callable[[], Awaitable[None]]]] = asyncio.Queue()
-        self._tasks: set[asyncio.Task[None]] = set()  # short-lived: replies being posted, modals opened
+        # Acknowledged events wait in the database, not in memory (bot/store/inbound.py): a crash
+        # loses none, a backlog is bounded, and any process can answer them.
+        self.queue = InboundQueue(store, DEDUPE_SOURCE, max_open=settings.slack_queue_max)
+        self._wake = asyncio.Event()
+        self._busy = 0
+        self._updates: dict[int, asyncio.Task[None]] = {}  # button updates to post before the answer
+        self._tasks: set[asyncio.Task[None]] = set()  # short-lived: button updates, modals, home tabs
         self._session: aiohttp.ClientSession | None = None
         self._register()
 
@@ -123,13 +127,15 @@ class SlackFrontEnd:
     async def _on_event(
         self, ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext, request: AsyncBoltRequest
     ) -> None:
-        await ack()
         turn = translate.from_event(body, bot_user_id=context.bot_user_id)
         if turn is None:
             log.debug("slack_event_ignored", extra={"kind": _kind(body)})
+            await ack()
             return
         retry = _header(request, "x-slack-retry-num")
-        self._enqueue("event", partial(self._answer_event, turn, _kind(body), retry))
+        extra = {"bot_user_id": context.bot_user_id, "retry": retry}
+        await self._keep("event", body, turn.dedupe_id, extra)
+        await ack()
 
     async def _on_home_opened(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -138,24 +144,31 @@ class SlackFrontEnd:
             self._spawn(self._publish_home(opened), "home")
 
     async def _on_command(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
         turn = translate.from_command(body)
         if turn is None:
+            await ack()
             return
         command = translate.form_field(body, "command")
         if command != self.settings.slack_slash_command:
             log.warning("slack_unexpected_command", extra={"command": command})
-        self._enqueue("command", partial(self._answer_command, turn))
+        await self._keep("command", body, turn.dedupe_id)
+        await ack()
 
     async def _on_action(self, ack: AsyncAck, body: dict[str, Any]) -> None:
-        await ack()
         click = translate.from_block_actions(body)
         if click is None:
             log.debug("slack_action_ignored", extra={"kind": _kind(body)})
+            await ack()
             return
-        # Take the buttons off at once (it needs no engine), so the message cannot be answered twice.
-        update = self._spawn(self._take_buttons_off(click), "update") if click.blocks is not None else None
-        self._enqueue("action", partial(self._answer_click, replace(click, blocks=None), update))
+        event_id = await self._keep("action", body, click.turn.dedupe_id)
+        await ack()
+        if click.blocks is not None:
+            # Take the buttons off at once (it needs no engine), so the message cannot be answered
+            # twice; the answer is posted after it. A repeated click (an old copy of the message)
+            # gets its buttons taken off too, and no second answer.
+            update = self._spawn(self._take_buttons_off(click), "update")
+            if event_id is not None:
+                self._updates[event_id] = update
 
     async def _on_form_button(self, ack: AsyncAck, body: dict[str, Any]) -> None:
         await ack()
@@ -175,8 +188,8 @@ class SlackFrontEnd:
             log.info("slack_form_invalid", extra={"form": form.name, "fields": sorted(errors)})
             await ack(response_action="errors", errors=errors)
             return
+        await self._keep("form_submit", body, None)
         await ack()
-        self._enqueue("form_submit", partial(self._submit_form, form, submission))
 
     async def _on_error(self, error: Exception, body: dict[str, Any]) -> BoltResponse | None:
         if isinstance(error, BoltUnhandledRequestError):
@@ -187,19 +200,102 @@ class SlackFrontEnd:
         log.error("slack_listener_failed", extra={"kind": _kind(body)}, exc_info=error)
         return None
 
-    # -- background turns ------------------------------------------------------------------------
-    async def _answer_event(self, turn: SlackTurn, kind: str, retry: str | None) -> None:
-        if not await self._claim(turn.dedupe_id):
-            log.info("slack_event_duplicate", extra={"dedupe_id": turn.dedupe_id, "retry": retry})
-            return
-        log.info("slack_event", extra={"kind": kind, "retry": retry})
-        replies = await self.engine.handle(turn.inbound)
-        self._spawn(self._deliver(turn.reply_to, replies), "deliver")
+    # -- durable turns: stored in the request, answered by the workers ----------------------------------
+    async def _keep(
+        self, kind: str, body: dict[str, Any], dedupe_id: str | None, extra: dict[str, Any] | None = None
+    ) -> int | None:
+        """Store the payload before Slack is told "received" (bot/store/inbound.py). None: a duplicate.
 
-    async def _answer_command(self, turn: SlackTurn) -> None:
-        log.info("slack_command", extra={"empty": turn.inbound.action is not None})
-        replies = await self.engine.handle(turn.inbound)
-        self._spawn(self._deliver(turn.reply_to, replies), "deliver")
+        Raises QueueFull when too many are waiting: bolt then answers 500 and Slack retries later.
+        """
+        event_id = await self.queue.put(kind, {"body": body, **(extra or {})}, dedupe_id)
+        if event_id is None:
+            log.info("slack_event_duplicate", extra={"kind": kind, "retry": (extra or {}).get("retry")})
+        else:
+            self._wake.set()
+        return event_id
+
+    async def _turn(self, event: InboundEvent) -> tuple[ReplyTo, list[Reply], dict[str, Any]] | None:
+        """Ask the engine, for one stored event: where to reply, the replies, how to post them."""
+        payload, kind = event.payload, event.kind
+        body = payload.get("body") or {}
+        if kind == "event":
+            turn = translate.from_event(body, bot_user_id=payload.get("bot_user_id"))
+            if turn is None:
+                return None
+            log.info("slack_event", extra={"kind": _kind(body), "retry": payload.get("retry")})
+            return turn.reply_to, await self.engine.handle(turn.inbound), {}
+        if kind == "command":
+            turn = translate.from_command(body)
+            if turn is None:
+                return None
+            log.info("slack_command", extra={"empty": turn.inbound.action is not None})
+            return turn.reply_to, await self.engine.handle(turn.inbound), {}
+        if kind == "action":
+            click = translate.from_block_actions(body)
+            if click is None:
+                return None
+            log.info("slack_click", extra={"ephemeral": click.ephemeral, "ours": click.ours})
+            replies = await self.engine.handle(click.turn.inbound)
+            replace_url = click.turn.reply_to.response_url if click.ours and click.ephemeral else None
+            return click.turn.reply_to, replies, {"replace_url": replace_url, "chosen": click.label}
+        if kind == "form_submit":
+            submission = translate.form_submission(body)
+            form = self.forms.get(submission.form) if submission else None
+            if submission is None or form is None:
+                return None
+            log.info("slack_form_submitted", extra={"form": form.name})
+            return submission.reply_to, await form.submit(submission.key, submission.values), {}
+        log.warning("slack_event_kind_unknown", extra={"kind": kind})
+        return None
+
+    async def _process(self, event: InboundEvent) -> None:
+        """Answer one stored event. Posting happens beside the workers (a slow Web API call does not
+        hold up the next turn); the event is done once its replies are out."""
+        update = self._updates.pop(event.id, None)
+        try:
+            if event.replies is not None:  # answered before a crash: post, do not ask the engine again
+                stored = event.payload.get("reply") or {}
+                reply_to = ReplyTo(**stored.get("to", {}))
+                replies = [reply_from_json(r) for r in event.replies]
+                options = stored.get("options", {})
+            else:
+                answered = await self._turn(event)
+                if answered is None:
+                    await self.queue.done(event)
+                    return
+                reply_to, replies, options = answered
+                event = await self._answered(event, reply_to, replies, options)
+        except Exception as exc:
+            log.exception("slack_turn_failed", extra={"kind": event.kind, "attempt": event.attempts})
+            await self.queue.release(event, type(exc).__name__)
+            return
+        self._spawn(self._post(event, reply_to, replies, options, update), "deliver")
+
+    async def _post(
+        self,
+        event: InboundEvent,
+        reply_to: ReplyTo,
+        replies: list[Reply],
+        options: dict[str, Any],
+        update: asyncio.Task[None] | None,
+    ) -> None:
+        try:
+            await self._deliver(reply_to, replies, after=update, **options)
+        except Exception as exc:  # the Web API is unreachable: the stored replies are posted later
+            log.warning("slack_post_failed", extra={"kind": event.kind, "error": type(exc).__name__})
+            await self.queue.release(event, type(exc).__name__)
+            return
+        await self.queue.done(event)
+
+    async def _answered(
+        self, event: InboundEvent, reply_to: ReplyTo, replies: list[Reply], options: dict[str, Any]
+    ) -> InboundEvent:
+        """Keep the replies with the event, so a worker taking over after a crash posts them."""
+        stored = [reply_to_json(r) for r in replies]
+        payload = {**event.payload, "reply": {"to": dataclasses.asdict(reply_to), "options": options}}
+        await self.queue.answered(event, stored, payload)
+        return dataclasses.replace(event, replies=stored, payload=payload)
 
     async def _take_buttons_off(self, click: Click) -> None:
         if not (click.ours and click.message_ts and click.blocks is not None):
@@ -212,19 +308,6 @@ class SlackFrontEnd:
                 text=click.message_text or render.escape(click.label),
                 blocks=render.mark_chosen(click.blocks, click.label, self.texts),
             ),
-        )
-
-    async def _answer_click(self, click: Click, update: asyncio.Task[None] | None) -> None:
-        if not await self._claim(click.turn.dedupe_id):
-            log.info("slack_click_repeated", extra={"dedupe_id": click.turn.dedupe_id})
-            return
-        log.info("slack_click", extra={"ephemeral": click.ephemeral, "ours": click.ours})
-        replies = await self.engine.handle(click.turn.inbound)
-        reply_to = click.turn.reply_to
-        replace_url = reply_to.response_url if click.ours and click.ephemeral else None
-        self._spawn(
-            self._deliver(reply_to, replies, replace_url=replace_url, chosen=click.label, after=update),
-            "deliver",
         )
 
     async def _publish_home(self, opened: HomeOpened) -> None:
@@ -244,14 +327,6 @@ class SlackFrontEnd:
             return
         view = render.form_modal(form, metadata=translate.form_metadata(opening), texts=self.texts)
         await self._call("views.open", self.client.views_open(trigger_id=opening.trigger_id, view=view))
-
-    async def _submit_form(self, form: SlackForm, submission: FormSubmission) -> None:
-        log.info("slack_form_submitted", extra={"form": form.name})
-        replies = await form.submit(submission.key, submission.values)
-        self._spawn(self._deliver(submission.reply_to, replies), "deliver")
-
-    async def _claim(self, dedupe_id: str | None) -> bool:
-        return dedupe_id is None or await self.store.claim_event(DEDUPE_SOURCE, dedupe_id)
 
     # -- delivery --------------------------------------------------------------------------------
     async def _deliver(
@@ -328,19 +403,30 @@ class SlackFrontEnd:
         except SlackApiError as exc:
             log.warning("slack_api_error", extra={"method": method, "error": _api_error(exc)})
 
-    # -- queue, tasks and lifecycle ---------------------------------------------------------------
-    def _enqueue(self, kind: str, turn: Callable[[], Awaitable[None]]) -> None:
-        self._turns.put_nowait((kind, turn))
-
+    # -- workers, tasks and lifecycle -------------------------------------------------------------
     async def _work(self) -> None:
+        """Claim stored events one at a time and answer them; also those left by a crashed process."""
         while True:
-            kind, turn = await self._turns.get()
-            try:
-                await turn()
-            except Exception:
-                log.exception("slack_turn_failed", extra={"kind": kind})
-            finally:
-                self._turns.task_done()
+            events = await self._claim_some()
+            if not events:
+                self._wake.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
+                continue
+            for event in events:
+                self._busy += 1
+                try:
+                    await self._process(event)
+                finally:
+                    self._busy -= 1
+
+    async def _claim_some(self) -> list[InboundEvent]:
+        try:
+            return await self.queue.claim(1, dt.timedelta(seconds=self.settings.slack_event_lease_seconds))
+        except Exception:  # the database is away: try again after a pause, never stop working
+            log.exception("slack_queue_unavailable")
+            await asyncio.sleep(POLL_SECONDS)
+            return []
 
     def _spawn(self, work: Coroutine[Any, Any, None], kind: str) -> asyncio.Task[None]:
         task = asyncio.get_running_loop().create_task(self._guarded(work, kind))
@@ -355,12 +441,13 @@ class SlackFrontEnd:
             log.exception("slack_task_failed", extra={"kind": kind})
 
     async def drain(self) -> None:
-        """Wait until every turn received so far is answered (tests, and shutdown)."""
-        while True:
-            await self._turns.join()
-            if not self._tasks:
-                return
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait until every event stored so far is answered and posted (tests, and shutdown)."""
+        while await self.queue.waiting() or self._busy or self._tasks:
+            if self._tasks:
+                await asyncio.gather(*list(self._tasks), return_exceptions=True)
+            else:
+                self._wake.set()
+                await asyncio.sleep(DRAIN_POLL_SECONDS)
 
     async def handle_http(self, request: web.Request) -> web.Response:
         """POST /slack/events: Events API, interactivity and slash commands, all verified by bolt."""
@@ -412,11 +499,8 @@ class SlackFrontEnd:
             try:
                 async with asyncio.timeout(SHUTDOWN_GRACE_SECONDS):
                     await self.drain()
-            except TimeoutError:
-                log.warning(
-                    "slack_turns_abandoned",
-                    extra={"queued": self._turns.qsize(), "posting": len(self._tasks)},
-                )
+            except TimeoutError:  # still stored: answered on the next start, or by another process
+                log.warning("slack_turns_left_for_later", extra={"posting": len(self._tasks)})
             for task in [*workers, *self._tasks]:
                 task.cancel()
             await asyncio.gather(*workers, *self._tasks, return_exceptions=True)

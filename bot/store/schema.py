@@ -44,6 +44,7 @@ class FeedbackRow(Base):
     helpful: Mapped[bool] = mapped_column(Boolean)
     question: Mapped[str | None] = mapped_column(Text, nullable=True)
     platform: Mapped[str] = mapped_column(String(16))
+    user_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)  # see privacy.py
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
 
@@ -54,6 +55,7 @@ class UnansweredRow(Base):
     question: Mapped[str] = mapped_column(Text)
     normalised: Mapped[str] = mapped_column(Text)
     platform: Mapped[str] = mapped_column(String(16))
+    user_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
     __table_args__ = (Index("ix_unanswered_normalised", "normalised"),)
@@ -69,7 +71,34 @@ class PickRow(Base):
     question: Mapped[str] = mapped_column(Text)
     normalised: Mapped[str] = mapped_column(Text)
     platform: Mapped[str] = mapped_column(String(16))
+    user_key: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+
+class InboundEventRow(Base):
+    """A platform event acknowledged to its sender and not yet fully answered (adapters/slack/app.py).
+
+    Written inside the request, before the 200, so a crash after the acknowledgement loses nothing;
+    workers claim rows under a lease as the outbox does. `replies` holds the engine's answer once it
+    is known, so a worker that takes over after a crash posts it instead of asking the engine again.
+    """
+
+    __tablename__ = "inbound_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    source: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16))  # pending | claimed | answered | dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    claim_token: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    replies: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
+    last_error: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_inbound_events_due", "source", "status", "id"),)
 
 
 class SuggestionRow(Base):

@@ -313,14 +313,18 @@ class SqlStore:
         return int(getattr(result, "rowcount", 0) or 0)
 
     async def claim_event(self, source: str, event_id: str) -> bool:
+        async with self._sessions() as session, session.begin():
+            return await self.claim_event_in(session, source, event_id)
+
+    async def claim_event_in(self, session: AsyncSession, source: str, event_id: str) -> bool:
+        """`claim_event` inside the caller's transaction (it commits or rolls back with the rest)."""
         # The primary key decides: exactly one INSERT wins, across processes, without a read first.
         stmt = (
             self._insert(EventClaimRow)
-            .values(source=source, event_id=event_id, created_at=self.clock.now())
+            .values(source=source, event_id=event_id[:255], created_at=self.clock.now())
             .on_conflict_do_nothing(index_elements=["source", "event_id"])
         )
-        async with self._sessions() as session, session.begin():
-            result = await session.execute(stmt)
+        result = await session.execute(stmt)
         return int(getattr(result, "rowcount", 0) or 0) == 1
 
 

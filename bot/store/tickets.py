@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.clock import Clock
 from bot.messages import ConversationKey
+from bot.store.leases import claim_due
 from bot.store.schema import ConversationRow, OutboxJobRow, TicketRow
 
 if TYPE_CHECKING:
@@ -316,9 +317,8 @@ class TicketStore:
     async def claim(self, limit: int, lease: dt.timedelta) -> list[ClaimedJob]:
         """Take up to `limit` due jobs for this caller alone, until `now + lease`.
 
-        PostgreSQL: SELECT ... FOR UPDATE SKIP LOCKED, so concurrent workers pass over each other's
-        rows. SQLite: one conditional UPDATE (SQLite runs one writer at a time, so it is atomic).
-        Each claim counts as an attempt, so a job that keeps crashing workers still dead-letters.
+        Concurrent workers never share a job (bot/store/leases.py). Each claim counts as an attempt,
+        so a job that keeps crashing workers still dead-letters.
         """
         now = self.clock.now()
         token = uuid.uuid4().hex
@@ -331,36 +331,7 @@ class TicketStore:
         }
         order = (OutboxJobRow.next_attempt_at, OutboxJobRow.id)
         async with self._store.session() as session, session.begin():
-            if self._store.dialect == "postgresql":
-                ids = (
-                    (
-                        await session.execute(
-                            select(OutboxJobRow.id)
-                            .where(_due(now))
-                            .order_by(*order)
-                            .limit(limit)
-                            .with_for_update(skip_locked=True)
-                        )
-                    )
-                    .scalars()
-                    .all()
-                )
-                if not ids:
-                    return []
-                await session.execute(
-                    update(OutboxJobRow)
-                    .where(OutboxJobRow.id.in_(ids))
-                    .values(**claim)
-                    .execution_options(synchronize_session=False)
-                )
-            else:
-                chosen = select(OutboxJobRow.id).where(_due(now)).order_by(*order).limit(limit)
-                await session.execute(
-                    update(OutboxJobRow)
-                    .where(OutboxJobRow.id.in_(chosen), _due(now))
-                    .values(**claim)
-                    .execution_options(synchronize_session=False)
-                )
+            await claim_due(session, self._store.dialect, OutboxJobRow, _due(now), order, limit, claim)
             rows = (
                 await session.execute(
                     select(OutboxJobRow, TicketRow)

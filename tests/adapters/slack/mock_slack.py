@@ -52,6 +52,7 @@ class MockSlack:
     socket_acks: list[dict[str, Any]] = field(default_factory=list)
     delay: float = 0.0  # seconds every Web API call takes
     hold: asyncio.Event | None = None  # when set to an Event, Web API calls wait until it is set
+    hold_only: tuple[str, ...] = ()  # ... only these methods (empty: all)
     _runner: web.AppRunner | None = None
     _port: int = 0
     _ts: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
@@ -114,7 +115,7 @@ class MockSlack:
                     args[key] = json.loads(args[key])
         self.calls.append(ApiCall(method, args, request.headers.get("Authorization")))
         self._changed.set()
-        if self.hold is not None:
+        if self.hold is not None and (not self.hold_only or method in self.hold_only):
             await self.hold.wait()  # a Web API that answers only when the test says so
         if self.delay:
             await asyncio.sleep(self.delay)

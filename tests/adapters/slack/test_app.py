@@ -20,7 +20,7 @@ from adapters.slack.app import SLACK, SlackFrontEnd
 from adapters.slack.forms import FormField
 from bot.app import create_app
 from bot.clock import ManualClock
-from bot.messages import ConversationKey, Reply
+from bot.messages import ConversationKey, Inbound, Reply
 from bot.settings import Settings
 from tests.adapters.slack.blockkit import check_blocks
 from tests.adapters.slack.conftest import post
@@ -567,24 +567,24 @@ async def test_info_logs_carry_no_message_text_or_names(
     assert any(r.getMessage() == "slack_event" for r in caplog.records)
 
 
-async def test_a_failing_turn_is_logged_and_the_next_one_is_answered(
+async def test_a_failing_turn_is_logged_retried_and_does_not_hold_up_the_next(
     client: TestClient,
     front: SlackFrontEnd,
     mock_slack: MockSlack,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    claim = front.store.claim_event
+    handle = front.engine.handle
     calls = 0
 
-    async def flaky(source: str, event_id: str) -> bool:
+    async def flaky(inbound: Inbound) -> list[Reply]:
         nonlocal calls
         calls += 1
         if calls == 1:
             raise ConnectionError("database went away")
-        return await claim(source, event_id)
+        return await handle(inbound)
 
-    monkeypatch.setattr(front.store, "claim_event", flaky)
+    monkeypatch.setattr(front.engine, "handle", flaky)
     first = load("message_im.json")
     second = load("message_im.json")
     second["event_id"] = "Ev0PV52K99"
@@ -593,7 +593,7 @@ async def test_a_failing_turn_is_logged_and_the_next_one_is_answered(
         assert (await post(client, second)).status == 200
         await front.drain()
     assert [r.getMessage() for r in caplog.records] == ["slack_turn_failed"]
-    assert len(mock_slack.called("chat.postMessage")) == 1
+    assert len(mock_slack.called("chat.postMessage")) == 2  # the failed one was stored, so retried
 
 
 async def test_shutdown_finishes_turns_already_acknowledged(

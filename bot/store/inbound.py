@@ -1,0 +1,188 @@
+"""Durable inbound events: what a front end acknowledged and still has to answer.
+
+A front end whose platform wants a fast acknowledgement (Slack: 3 seconds, and no resend once
+acknowledged) writes the event here inside the request, then acknowledges. Workers (in any process)
+claim due events under a lease, answer them, and mark them done, so a crash at any point after the
+acknowledgement loses nothing:
+
+    pending --claim--> claimed --engine answered--> answered --replies posted--> (deleted)
+       ^                  |                            |
+       +-- lease expires -+----------------------------+   (taken over by another worker)
+
+An `answered` event keeps the replies, so a worker that takes over posts them rather than running the
+engine a second time. An event that keeps failing is `dead` after `max_attempts` claims. An event with
+a platform id is claimed in `event_claims` in the same transaction (the store's `claim_event` guard), so
+a platform's retry of an event already taken is recognised, however long ago it was handled.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import and_, delete, func, insert, or_, select, update
+
+from bot.store.leases import claim_due
+from bot.store.schema import InboundEventRow
+
+if TYPE_CHECKING:
+    from bot.clock import Clock
+    from bot.store.sql import SqlStore
+
+log = logging.getLogger(__name__)
+
+OPEN = ("pending", "claimed", "answered")
+
+
+@dataclass(frozen=True)
+class InboundEvent:
+    id: int
+    kind: str
+    payload: dict[str, Any]
+    attempts: int
+    claim_token: str
+    replies: list[Any] | None  # set once the engine has answered
+
+
+class QueueFull(Exception):
+    """More events are waiting than the queue may hold: the front end answers 503 (Slack retries)."""
+
+
+class InboundQueue:
+    def __init__(self, store: SqlStore, source: str, *, max_open: int = 5000, max_attempts: int = 5) -> None:
+        self._store = store
+        self.source = source
+        self.max_open = max_open
+        self.max_attempts = max_attempts
+
+    @property
+    def clock(self) -> Clock:
+        return self._store.clock
+
+    async def put(self, kind: str, payload: dict[str, Any], dedupe_key: str | None) -> int | None:
+        """Store one event; its id, or None when the platform sent this event (`dedupe_key`) before.
+
+        Raises QueueFull when `max_open` events are waiting (back-pressure instead of unbounded memory).
+        """
+        now = self.clock.now()
+        row = InboundEventRow
+        async with self._store.session() as session, session.begin():
+            waiting = (
+                await session.execute(
+                    select(func.count())
+                    .select_from(row)
+                    .where(row.source == self.source, row.status.in_(OPEN))
+                )
+            ).scalar_one()
+            if int(waiting) >= self.max_open:
+                raise QueueFull(f"{waiting} {self.source} events waiting")
+            if dedupe_key is not None and not await self._store.claim_event_in(
+                session, self.source, dedupe_key
+            ):
+                return None
+            event_id = (
+                await session.execute(
+                    insert(row)
+                    .values(
+                        source=self.source,
+                        kind=kind,
+                        payload=payload,
+                        status="pending",
+                        attempts=0,
+                        created_at=now,
+                        updated_at=now,
+                    )
+                    .returning(row.id)
+                )
+            ).scalar_one()
+        return int(event_id)
+
+    def _due(self, now: dt.datetime) -> Any:
+        row = InboundEventRow
+        return and_(
+            row.source == self.source,
+            or_(
+                row.status == "pending",
+                and_(row.status.in_(("claimed", "answered")), row.lease_until < now),
+            ),
+        )
+
+    async def claim(self, limit: int, lease: dt.timedelta) -> list[InboundEvent]:
+        """Take up to `limit` due events, oldest first, for this caller alone until `now + lease`."""
+        now = self.clock.now()
+        token = uuid.uuid4().hex
+        row = InboundEventRow
+        values = {
+            "claim_token": token,
+            "lease_until": now + lease,
+            "attempts": row.attempts + 1,
+            "updated_at": now,
+            # An answered event stays answered: its replies are posted, the engine is not asked again.
+            "status": func.coalesce(func.nullif(row.status, "pending"), "claimed"),
+        }
+        async with self._store.session() as session, session.begin():
+            await claim_due(session, self._store.dialect, row, self._due(now), (row.id,), limit, values)
+            rows = (
+                (await session.execute(select(row).where(row.claim_token == token).order_by(row.id)))
+                .scalars()
+                .all()
+            )
+            events = []
+            for r in rows:
+                if r.attempts > self.max_attempts:
+                    r.status, r.claim_token, r.lease_until = "dead", None, None
+                    log.error(
+                        "inbound_event_dead", extra={"source": self.source, "event": r.id, "kind": r.kind}
+                    )
+                    continue
+                events.append(InboundEvent(r.id, r.kind, r.payload, r.attempts, token, r.replies))
+        return events
+
+    async def answered(self, event: InboundEvent, replies: list[Any], payload: dict[str, Any]) -> bool:
+        """Keep the engine's replies (and how to post them, in `payload`) with the event, still ours
+        to post. False if the claim was lost."""
+        return await self._release(
+            event, status="answered", replies=replies, payload=payload, keep_claim=True
+        )
+
+    async def done(self, event: InboundEvent) -> bool:
+        """The event is fully handled: its row goes (the duplicate guard is its `event_claims` row)."""
+        row = InboundEventRow
+        async with self._store.session() as session, session.begin():
+            result = await session.execute(
+                delete(row).where(row.id == event.id, row.claim_token == event.claim_token)
+            )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    async def release(self, event: InboundEvent, error: str) -> bool:
+        """Give the event back after a failure: it is retried (by any worker) straight away."""
+        status = "answered" if event.replies is not None else "pending"
+        return await self._release(event, status=status, last_error=error[:500], keep_claim=False)
+
+    async def _release(self, event: InboundEvent, *, keep_claim: bool, **values: Any) -> bool:
+        row = InboundEventRow
+        if not keep_claim:
+            values.update(claim_token=None, lease_until=None)
+        async with self._store.session() as session, session.begin():
+            result = await session.execute(
+                update(row)
+                .where(row.id == event.id, row.claim_token == event.claim_token)
+                .values(**values, updated_at=self.clock.now())
+                .execution_options(synchronize_session=False)
+            )
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    async def waiting(self) -> int:
+        row = InboundEventRow
+        async with self._store.session() as session:
+            count = (
+                await session.execute(
+                    select(func.count())
+                    .select_from(row)
+                    .where(row.source == self.source, row.status.in_(OPEN))
+                )
+            ).scalar_one()
+        return int(count)
