@@ -157,11 +157,12 @@ async def _erase(args: argparse.Namespace, settings: Settings, out: TextIO, cloc
         return 1
     try:
         result = await TicketStore(store).erase_owner(user)
-        conversations = await store.erase_user(user)
+        rows = await store.erase_user(user)
     finally:
         await store.close()
     print(
-        f"erased {conversations} conversation(s); deleted {result.deleted} undelivered ticket(s); "
+        f"erased {rows} conversation(s) and record(s) of what they typed; "
+        f"deleted {result.deleted} undelivered ticket(s); "
         f"anonymised {result.anonymised} delivered ticket(s)",
         file=out,
     )

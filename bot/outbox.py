@@ -471,6 +471,7 @@ class OutboxWorker:
         poll_seconds: float = 2.0,
         retention: dt.timedelta | None = None,
         draft_expiry: dt.timedelta | None = None,
+        learning_retention: dt.timedelta | None = None,
         alert: Callable[[Ticket, str, str], Awaitable[None]] | None = None,
         name: str | None = None,
     ) -> None:
@@ -484,6 +485,7 @@ class OutboxWorker:
         self.retention = retention
         self.draft_expiry = draft_expiry
         self.alert = alert
+        self.learning_retention = learning_retention
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._next_housekeeping: dt.datetime | None = None
 
@@ -518,7 +520,8 @@ class OutboxWorker:
             await channel.close()
 
     async def housekeeping(self, force: bool = False) -> None:
-        """At most hourly: purge old delivered tickets and stale unfinished enquiries (data minimisation)."""
+        """At most hourly: purge old delivered tickets, stale unfinished enquiries and old learning
+        records (data minimisation)."""
         now = self.tickets.clock.now()
         if not force and self._next_housekeeping is not None and now < self._next_housekeeping:
             return
@@ -527,6 +530,8 @@ class OutboxWorker:
             await self.tickets.purge(self.retention)
         if self.draft_expiry is not None:
             await self.tickets.discard_enquiry_drafts(self.draft_expiry)
+        if self.learning_retention is not None:
+            await self.tickets.purge_learning(self.learning_retention)
 
     async def _deliver(self, claimed: ClaimedJob) -> None:
         job, ticket = claimed.job, claimed.ticket
@@ -606,6 +611,9 @@ def build_worker(
         if settings.ticket_retention_days
         else None,
         "draft_expiry": dt.timedelta(hours=settings.enquiry_draft_hours),
+        "learning_retention": dt.timedelta(days=settings.learning_retention_days)
+        if settings.learning_retention_days
+        else None,
         "alert": DeadLetterAlert(settings, count_dead_letter),
     }
     options.update(overrides)

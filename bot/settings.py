@@ -135,6 +135,9 @@ class Settings(BaseSettings):
         default=365, ge=0, description="Delivered tickets older than this are purged; 0 keeps them"
     )
     enquiry_draft_hours: float = Field(default=24.0, gt=0, description="Unfinished enquiries expire")
+    learning_retention_days: int = Field(
+        default=365, ge=0, description="Unanswered questions, feedback and picks older than this go; 0 keeps"
+    )
     # With no ENQUIRY_DEFAULT_* route, enquiries are delivered as .eml files to this folder (the same
     # message the email channel sends): `python -m bot tickets inbox` lists and opens them.
     enquiry_mailbox_dir: Path = Path("enquiries")

@@ -21,6 +21,7 @@ from bot.enquiry import EnquiryFlow
 from bot.logs import JsonFormatter
 from bot.messages import ConversationKey
 from bot.outbox import EmailChannel, OutboxWorker
+from bot.privacy import has_placeholder, mask_personal
 from bot.settings import Settings
 from bot.store.sql import SqlStore
 from bot.store.tickets import DeliveryTarget, NewTicket, TicketStore
@@ -91,10 +92,8 @@ async def test_erase_deletes_undelivered_and_anonymises_delivered_tickets(store:
 
     code, output = await cli(store, "erase", "--user", "web:a")
     assert code == 0
-    assert (
-        "erased 2 conversation(s); deleted 1 undelivered ticket(s); anonymised 1 delivered ticket(s)"
-        in output
-    )
+    assert "erased 2 conversation(s)" in output
+    assert "deleted 1 undelivered ticket(s)" in output and "anonymised 1 delivered ticket(s)" in output
 
     tickets = TicketStore(store)
     assert await tickets.get(pending) is None
@@ -280,3 +279,72 @@ async def test_logs_carry_ids_but_no_personal_data(
     assert "ticket_created" in logged and "delivery_ok" in logged and '"ticket_id"' in logged
     for personal in ("Zaphod", "zaphod@example.org", "Heart of Gold", "improbability"):
         assert personal not in logged
+
+
+# -- the learning tables: what people typed, linked to them only by a pseudonymous key ----------------
+
+
+async def test_erase_removes_the_persons_unanswered_questions_feedback_and_picks(
+    store: SqlStore, knowledge: Knowledge
+) -> None:
+    engine = Engine(knowledge, store, flows=[EnquiryFlow(ROUTES)])
+    for user in ("a", "b"):
+        chat = Conversation(engine, key=ConversationKey("web", "", user, f"conv-{user}"))
+        await chat.say(f"do you sell pencils to school {user}?")  # unanswered
+        await chat.say("is the work group free?")
+        if chat.answered():
+            await chat.press(f"feedback:down:{chat.answered()}")
+    before = await store.signals()
+    assert {s.kind for s in before} >= {"unanswered"}
+
+    code, _ = await cli(store, "erase", "--user", "web:a")
+    assert code == 0
+    after = await store.signals()
+    assert not [s for s in after if "school a" in s.question]  # everything "a" typed is gone
+    assert [s for s in after if "school b" in s.question]  # and nobody else's
+
+
+async def test_the_learning_tables_are_purged_after_their_retention(
+    store: SqlStore, knowledge: Knowledge, clock: ManualClock
+) -> None:
+    engine = Engine(knowledge, store, flows=[EnquiryFlow(ROUTES)])
+    await Conversation(engine).say("do you sell pencils?")
+    clock.advance(days=40)
+    await Conversation(engine).say("do you sell rulers?")
+    worker = OutboxWorker(TicketStore(store), {}, lambda: knowledge, learning_retention=dt.timedelta(days=30))
+    await worker.housekeeping()
+    assert [s.question for s in await store.signals()] == ["do you sell rulers?"]
+
+
+@pytest.mark.parametrize(
+    ("text", "hidden"),
+    [
+        ("My pupil Jamie Smith (DOB 03/05/2012) finds ratio hard, can the DWG help?", ["Jamie", "2012"]),
+        ("Is the work group free? Smith, Jane", ["Smith", "Jane"]),
+        ("please email jane dot smith at leeds dot sch dot uk", ["jane", "smith"]),
+        ("my NI number is AB 12 34 56 C", ["AB 12"]),
+        ("his UPN is A12345678901B", ["A12345678901B"]),
+        ("can my son Alex join the specialist programme?", ["Alex"]),
+        ("our student, Priya, was born 3 May 2011", ["Priya", "2011"]),
+    ],
+)
+def test_redaction_hides_names_and_identifiers_before_anything_is_stored(
+    text: str, hidden: list[str]
+) -> None:
+    masked = mask_personal(text)
+    for part in hidden:
+        assert part not in masked, masked
+    assert has_placeholder(masked)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Is the development work group free?",
+        "the 2025 deadline was 28/04/2025, is there another one?",
+        "what happens at the hub at 4pm on 12 May 2026?",
+        "I'm Head of Maths at a school in Leeds, England",
+    ],
+)
+def test_redaction_leaves_ordinary_questions_alone(text: str) -> None:
+    assert mask_personal(text) == text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -11,7 +12,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import bindparam, delete, event, func, insert, select, text, update
+from sqlalchemy import Text, bindparam, cast, delete, event, func, insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
@@ -20,6 +21,7 @@ from sqlalchemy.pool import StaticPool
 
 from bot.clock import SYSTEM_CLOCK, Clock
 from bot.messages import ConversationKey
+from bot.privacy import user_key
 from bot.store.base import (
     ConversationSlot,
     FeedbackRecord,
@@ -35,6 +37,7 @@ from bot.store.schema import (
     ConversationRow,
     EventClaimRow,
     FeedbackRow,
+    InboundEventRow,
     PickRow,
     SuggestionRow,
     UnansweredRow,
@@ -46,7 +49,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_RECORD_TABLES: dict[type, type] = {
+_RECORD_TABLES: dict[type, type[FeedbackRow] | type[UnansweredRow] | type[PickRow]] = {
     FeedbackRecord: FeedbackRow,
     UnansweredRecord: UnansweredRow,
     PickRecord: PickRow,
@@ -216,10 +219,12 @@ class SqlStore:
                     self._save_conversation,
                     {"b_key": key_str, "b_state": slot.new_state, "b_version": version, "b_now": now},
                 )
-            # Each record type has a table whose columns are the record's fields plus where and when.
+            # Each record type has a table whose columns are the record's fields plus where, whose
+            # (a pseudonymous key, for erasure) and when.
+            person = user_key(key.user_ref)
             for record_type, row in _RECORD_TABLES.items():
                 values = [
-                    {**dataclasses.asdict(r), "platform": key.platform, "created_at": now}
+                    {**dataclasses.asdict(r), "platform": key.platform, "user_key": person, "created_at": now}
                     for r in slot.records
                     if type(r) is record_type
                 ]
@@ -306,11 +311,43 @@ class SqlStore:
             await session.execute(stmt)
 
     async def erase_user(self, user_ref: str) -> int:
+        """Everything `user_ref` typed that is kept here: conversations, their unanswered questions,
+        feedback and picks (found by the pseudonymous key), and their events still waiting to be
+        answered. Returns how many rows went."""
+        person = user_key(user_ref)
+        platform_user = user_ref.rsplit(":", 1)[-1]
+        gone = 0
         async with self._sessions() as session, session.begin():
-            result = await session.execute(
-                delete(ConversationRow).where(ConversationRow.user_ref == user_ref)
-            )
-        return int(getattr(result, "rowcount", 0) or 0)
+            statements = [
+                delete(ConversationRow).where(ConversationRow.user_ref == user_ref),
+                *(delete(row).where(row.user_key == person) for row in _RECORD_TABLES.values()),
+            ]
+            if platform_user:
+                source = user_ref.split(":", 1)[0]
+                statements.append(
+                    delete(InboundEventRow).where(
+                        InboundEventRow.source == source,
+                        cast(InboundEventRow.payload, Text).like(
+                            f'%"{_like_escape(platform_user)}"%', escape="\\"
+                        ),
+                    )
+                )
+            for statement in statements:
+                result = await session.execute(statement)
+                gone += int(getattr(result, "rowcount", 0) or 0)
+        return gone
+
+    async def purge_learning(self, age: dt.timedelta) -> int:
+        """Delete unanswered questions, feedback and picks older than `age` (data minimisation)."""
+        cutoff = self.clock.now() - age
+        gone = 0
+        async with self._sessions() as session, session.begin():
+            for row in _RECORD_TABLES.values():
+                result = await session.execute(delete(row).where(row.created_at < cutoff))
+                gone += int(getattr(result, "rowcount", 0) or 0)
+        if gone:
+            log.info("learning_records_purged", extra={"count": gone})
+        return gone
 
     async def claim_event(self, source: str, event_id: str) -> bool:
         async with self._sessions() as session, session.begin():
@@ -351,3 +388,7 @@ async def open_for_operator(settings: Settings, clock: Clock = SYSTEM_CLOCK) -> 
     print(f"database: {store.description}", file=sys.stderr)
     await store.open()
     return store
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -510,6 +510,10 @@ class TicketStore:
             log.info("tickets_purged", extra={"count": len(ids)})
         return len(ids)
 
+    async def purge_learning(self, age: dt.timedelta) -> int:
+        """The learning tables' retention (unanswered, feedback, picks): see SqlStore.purge_learning."""
+        return await self._store.purge_learning(age)
+
     async def discard_enquiry_drafts(self, age: dt.timedelta) -> int:
         """Clear unfinished enquiries (names, emails so far) from conversations idle for more than `age`."""
         older_than = self.clock.now() - age
