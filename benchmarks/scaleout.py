@@ -218,6 +218,7 @@ async def run_setup(
         "HOST": "127.0.0.1",
         "RUN_WORKER_IN_WEB": "false",
         "MIGRATE_ON_START": "true",
+        "WEB_RATE_LIMIT_PER_USER": "0",  # the hot conversations send far more than a person would
         "LOG_LEVEL": "WARNING",
         "DB_POOL_SIZE": str(args.pool_size),
         "DB_MAX_OVERFLOW": str(args.max_overflow),

@@ -105,7 +105,12 @@ def create_app(settings: Settings | None = None, *, services: Services | None = 
     app.cleanup_ctx.append(_lifecycle)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/metrics", metrics)
-    setup_web(app, services.engine)
+    setup_web(
+        app,
+        services.engine,
+        per_user=services.settings.web_rate_limit_per_user,
+        per_address=services.settings.web_rate_limit_per_address,
+    )
     setup_slack(app, services)
     setup_teams(app, services)
     # Knowledge reloads without a restart (bot/reload.py): file watcher, SIGHUP, POST /admin/reload.

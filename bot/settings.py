@@ -73,6 +73,9 @@ class Settings(BaseSettings):
         default=80.0, ge=0, le=100, description="rapidfuzz token_set_ratio for one unanswered-question row"
     )
     max_message_chars: int = Field(default=4000, ge=100)
+    # A light limit on the public web chat API (messages a minute; 0: none), per user id and per address.
+    web_rate_limit_per_user: int = Field(default=30, ge=0)
+    web_rate_limit_per_address: int = Field(default=300, ge=0)
     migrate_on_start: bool = True
 
     # Slack (enabled when both token and signing secret are set; Socket Mode when the app token is set)

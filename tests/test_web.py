@@ -8,7 +8,9 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from bot.app import create_app
+from adapters.web.routes import RateLimit, _loopback
+from bot.app import build_services, create_app
+from bot.clock import ManualClock
 from bot.settings import Settings
 
 
@@ -115,3 +117,36 @@ async def test_healthz_and_metrics(client: TestClient) -> None:
     assert 'bot_answers_total{outcome="answer"} 1.0' in metrics
     assert 'bot_answers_total{outcome="unknown"} 1.0' in metrics
     assert "bot_message_latency_seconds_bucket" in metrics
+
+
+async def test_a_user_sending_too_fast_is_asked_to_wait_and_can_send_again_later(
+    tmp_path: Path, small_knowledge_dir: Path, clock: ManualClock
+) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'limit.db'}",
+        knowledge_dir=small_knowledge_dir,
+        web_rate_limit_per_user=3,
+    )
+    app = create_app(settings, services=build_services(settings, clock=clock))
+    async with TestClient(TestServer(app)) as client:
+
+        async def send(user: str) -> int:
+            body = {"conversation_id": f"c-{user}", "user_id": user, "text": "is the work group free?"}
+            response = await client.post("/api/chat", json=body)
+            if response.status == 429:
+                assert int(response.headers["Retry-After"]) > 0
+                assert "error" in await response.json()
+            return response.status
+
+        assert [await send("u1") for _ in range(4)] == [200, 200, 200, 429]
+        assert await send("u2") == 200  # someone else is not held up
+        clock.advance(60)
+        assert await send("u1") == 200
+
+
+def test_the_address_limit_spares_loopback_and_counts_per_address(clock: ManualClock) -> None:
+    limit = RateLimit(2, clock)
+    assert [limit.retry_after("ip:203.0.113.9") for _ in range(3)][:2] == [None, None]
+    assert limit.retry_after("ip:203.0.113.9") is not None
+    assert limit.retry_after("ip:198.51.100.1") is None
+    assert _loopback("127.0.0.1") and _loopback("::1") and not _loopback("203.0.113.9")
