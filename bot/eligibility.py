@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from knowledge.interview_models import (
     ANSWER_KEYS,
+    ANSWER_SCHEMA,
     AnswerKey,
     AnswerValue,
     EligibilityRule,
@@ -210,3 +211,71 @@ def recommend(
         ],
         "notes": notes,
     }
+
+
+# -- answers left unknown ("not sure") ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Possible:
+    """A programme that fits for some values of the unknown answers: `when` lists those values."""
+
+    verdict: Verdict  # as it reads when it fits
+    when: tuple[Mapping[AnswerKey, AnswerValue], ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A recommendation with some answers unknown: a programme whose rules hold whichever way they go
+    is eligible, one that holds only for some values is `possible`."""
+
+    recommendation: Recommendation
+    possible: tuple[Possible, ...]
+
+
+def evaluate_with_unknowns(
+    spec: EligibilitySpec,
+    programmes: Mapping[str, Programme],
+    answers: Answers,
+    unknown: tuple[AnswerKey, ...],
+    today: dt.date,
+) -> Outcome:
+    base = evaluate(spec, programmes, answers, today)
+    entries = {entry.programme: entry for entry in spec.programmes}
+    verdicts: list[Verdict] = []
+    possible: list[Possible] = []
+    for verdict in base.verdicts:
+        keys = tuple(k for k in verdict.missing if k in unknown)
+        if verdict.status != "unclear" or verdict.reasons or not keys or len(keys) != len(verdict.missing):
+            verdicts.append(verdict)
+            continue
+        entry, programme = entries[verdict.programme_id], programmes[verdict.programme_id]
+        variants: list[tuple[dict[AnswerKey, AnswerValue], Verdict]] = []
+        for values in _combinations(keys):
+            combined: dict[str, AnswerValue] = dict(answers)
+            for key, value in values.items():
+                combined[key] = value
+            variant = evaluate_programme(entry, programme, combined, today)
+            variants.append((values, variant))
+        fits = [(values, v) for values, v in variants if v.status == "eligible"]
+        if len(fits) == len(variants):
+            first = fits[0][1]
+            common = tuple(r for r in first.reasons if all(r in v.reasons for _, v in fits))
+            verdicts.append(replace(first, reasons=common, missing=keys))
+        elif not fits and all(v.status == "not_eligible" for _, v in variants):
+            verdicts.append(replace(variants[0][1], missing=keys))
+        elif fits:
+            possible.append(Possible(replace(fits[0][1], missing=keys), tuple(values for values, _ in fits)))
+            verdicts.append(verdict)
+        else:
+            verdicts.append(verdict)
+    possible_ids = {p.verdict.programme_id for p in possible}
+    kept = tuple(v for v in verdicts if v.programme_id not in possible_ids)
+    return Outcome(Recommendation(kept, base.notes), tuple(possible))
+
+
+def _combinations(keys: tuple[AnswerKey, ...]) -> list[dict[AnswerKey, AnswerValue]]:
+    out: list[dict[AnswerKey, AnswerValue]] = [{}]
+    for key in keys:
+        out = [{**combo, key: value} for combo in out for value in ANSWER_SCHEMA[key]]
+    return out
