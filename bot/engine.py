@@ -16,7 +16,7 @@ from typing import Protocol, runtime_checkable
 
 from bot.clock import local_date
 from bot.faq import Candidate, FaqMatcher, MatcherConfig, MatchResult, answer_text
-from bot.flows import Flow, FlowContext, FlowResult
+from bot.flows import ActsAfterwards, Flow, FlowContext, FlowResult, Restarts
 from bot.intents import IntentPatterns
 from bot.messages import Choice, Inbound, Link, Reply
 from bot.normalise import clean_user_text
@@ -201,6 +201,10 @@ class Engine:
                 turn.replies.append(Reply(texts.cancelled, choices=self._menu()))
             return
         if intent == "restart":
+            active = self._flows.get(turn.state.flow.name) if turn.state.flow is not None else None
+            if isinstance(active, Restarts) and turn.state.flow is not None:  # restart that flow only
+                self._apply(turn, await active.restart(self._context(turn), turn.state.flow), active.name)
+                return
             turn.state = ConversationState()
             turn.replies.append(Reply(texts.restarted))
             turn.replies.append(Reply(texts.greeting, choices=self._menu()))
@@ -358,6 +362,13 @@ class Engine:
                     else {}
                 )
                 await self._start_intent(turn, rest, seed)
+                return
+        owner = self._flows.get(rest.partition(":")[0]) if kind == "flow" else None
+        if isinstance(owner, ActsAfterwards):
+            replies = await owner.act(self._context(turn))
+            if replies:
+                turn.outcome = f"{owner.name}:after"
+                turn.replies.extend(replies)
                 return
         turn.outcome = "unknown_action"
         turn.replies.append(Reply(texts.unknown_action, choices=self._menu()))

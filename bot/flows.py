@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from bot.messages import Inbound, Reply
 from bot.state import ConversationState, FlowState
@@ -45,3 +45,17 @@ class Flow(Protocol):
     async def step(self, ctx: FlowContext, flow: FlowState) -> FlowResult: ...
 
     def reprompt(self, ctx: FlowContext, flow: FlowState) -> list[Reply]: ...
+
+
+@runtime_checkable
+class Restarts(Protocol):
+    """A flow in which "restart" starts the flow again, rather than the whole conversation."""
+
+    async def restart(self, ctx: FlowContext, flow: FlowState) -> FlowResult: ...
+
+
+@runtime_checkable
+class ActsAfterwards(Protocol):
+    """A flow whose buttons still work once it has ended (their value carries what they need)."""
+
+    async def act(self, ctx: FlowContext) -> list[Reply] | None: ...

@@ -15,17 +15,21 @@ from typing import Any, Literal
 
 from rapidfuzz import fuzz, process
 
-from bot.eligibility import Recommendation, Verdict, evaluate, unclear_groups
+from bot.eligibility import Outcome, Possible, Verdict, evaluate_with_unknowns
 from bot.flows import FlowContext, FlowResult
+from bot.interview_reading import Reading, local_authority_in, read_message, school_name_in
 from bot.messages import Choice, Reply
 from bot.normalise import clean_user_text
+from bot.routing import find_school, lookup_school, route, route_local_authority
 from bot.settings import Settings
 from bot.state import FlowState
+from knowledge.hubs import School
 from knowledge.interview_models import (
     AnswerValue,
     EligibilitySpec,
     InterviewQuestion,
     InterviewSpec,
+    answer_key,
     conditions_hold,
     same_value,
     valid_answer,
@@ -35,6 +39,7 @@ from knowledge.loader import Knowledge
 FLOW_NAME = "interview"
 ACTION_PREFIX = f"flow:{FLOW_NAME}:"
 RESUME_STEP = "resume"
+SCHOOL_STEP = "school"  # "Is that St Paul's Academy, Greenwich?" is being asked
 DATA_VERSION = 1
 FUZZY_CUTOFF = 84.0  # rapidfuzz ratio: "secondry" -> "secondary", "Englnd" -> "England"
 FUZZY_MIN_LENGTH = 4  # shorter typed words are too easily confused ("no" / "on")
@@ -58,7 +63,11 @@ class InterviewState:
     unsure: tuple[str, ...] = ()  # questions answered "not sure": left unanswered, not asked again
     history: tuple[str, ...] = ()  # questions answered, in order, for "back"
     reasks: int = 0  # unclear answers in a row to the current question
-    paused: str | None = None  # the question to return to after the resume offer
+    paused: str | None = None  # the question to return to after the resume offer or the school check
+    implied: Mapping[str, str] = field(default_factory=dict)  # answer -> the answer that implied it
+    school: str | None = None  # the URN of the school the user confirmed
+    offered: tuple[str, ...] = ()  # URNs offered for confirmation
+    hub: str | None = None  # the user's Maths Hub, when routing is confident
 
     def to_flow(self, started_at: dt.datetime, now: dt.datetime) -> FlowState:
         data: dict[str, Any] = {
@@ -68,6 +77,10 @@ class InterviewState:
             "unsure": list(self.unsure),
             "reasks": self.reasks,
             "paused": self.paused,
+            "implied": dict(self.implied),
+            "school": self.school,
+            "offered": list(self.offered),
+            "hub": self.hub,
         }
         return FlowState(
             name=FLOW_NAME,
@@ -94,6 +107,10 @@ class InterviewState:
                 history=tuple(flow.history),
                 reasks=int(data["reasks"]),
                 paused=None if data.get("paused") is None else str(data["paused"]),
+                implied={str(k): str(v) for k, v in dict(data.get("implied") or {}).items()},
+                school=None if data.get("school") is None else str(data["school"]),
+                offered=tuple(str(u) for u in data.get("offered") or ()),
+                hub=None if data.get("hub") is None else str(data["hub"]),
             )
         except (KeyError, TypeError, ValueError):
             return None
@@ -140,6 +157,21 @@ class InterviewContext:
         if knowledge.interview is None or knowledge.eligibility is None:
             return None
         return cls(knowledge, knowledge.interview, knowledge.eligibility, today, normalise)
+
+    @property
+    def local_authorities(self) -> Mapping[str, str]:
+        """Every local authority a Maths Hub lists, normalised -> its GIAS spelling (all in England)."""
+        cached = _LA_CACHE.get(id(self.knowledge))
+        if cached is None or cached[0] is not self.knowledge:
+            data = self.knowledge.enquiry
+            names = {la for hub in data.hubs.hubs for la in hub.local_authorities} if data else set()
+            cached = (self.knowledge, {self.normalise(la): la for la in names if self.normalise(la)})
+            _LA_CACHE.clear()
+            _LA_CACHE[id(self.knowledge)] = cached
+        return cached[1]
+
+
+_LA_CACHE: dict[int, tuple[Knowledge, dict[str, str]]] = {}
 
 
 # -- understanding free text -------------------------------------------------------------------
@@ -261,29 +293,6 @@ def _fuzzy(text: str, phrases: Sequence[tuple[str, Meaning]]) -> list[Meaning]:
     return out
 
 
-def picked_up_answers(
-    ctx: InterviewContext, state: InterviewState, current: str, text: str
-) -> dict[str, AnswerValue]:
-    """Unmistakable answers to other, unanswered questions in the same message ("a secondary academy in
-    Leeds" answers three), exact phrases only, and none when the message contains a negation."""
-    words = set(text.split())
-    if words & {ctx.normalise(n) for n in ctx.spec.phrases.negations}:
-        return {}
-    out: dict[str, AnswerValue] = {}
-    for question in ctx.spec.questions:
-        if question.id == current or question.id in state.answers or not question.pick_up:
-            continue
-        meanings = _distinct(_spans(text, _phrases(ctx, question, with_unsure=False), _patterns(question)))
-        if len(meanings) == 1 and not isinstance(meanings[0], _Unsure):
-            out[question.id] = meanings[0]
-    for also in ctx.spec.also_answers:
-        if _spans(text, [(ctx.normalise(p), True) for p in also.phrases], ()):
-            for key, value in also.answers.items():
-                if key != current and key not in state.answers:
-                    out.setdefault(key, value)
-    return out
-
-
 def looks_like_question(ctx: InterviewContext, text: str) -> bool:
     words = text.split()
     starts = {ctx.normalise(w) for w in ctx.spec.phrases.question_starts}
@@ -344,6 +353,8 @@ def resume_reply(ctx: InterviewContext) -> Reply:
 def reprompt(ctx: InterviewContext, state: InterviewState) -> list[Reply]:
     if state.step == RESUME_STEP:
         return [resume_reply(ctx)]
+    if state.step == SCHOOL_STEP:
+        return [school_reply(ctx, state)]
     question = ctx.spec.question(state.step)
     return [question_reply(ctx, question, state)] if question is not None else []
 
@@ -365,8 +376,12 @@ def pause(state: InterviewState) -> InterviewState:
 
 def advance(ctx: InterviewContext, state: InterviewState, event: Event) -> Turn:
     """One input -> the new state and the replies."""
+    if isinstance(event, Pressed) and event.value.startswith(f"{ACTION_PREFIX}details:"):
+        return Turn(state, (*details(ctx, event.value), *reprompt(ctx, state)))
     if state.step == RESUME_STEP:
         return _resume_step(ctx, state, event)
+    if state.step == SCHOOL_STEP:
+        return _school_step(ctx, state, event)
     question = ctx.spec.question(state.step)
     if question is None:
         return begin(ctx, lead=[Reply(ctx.spec.texts.lost_track)])
@@ -380,7 +395,7 @@ def _pressed(ctx: InterviewContext, state: InterviewState, question: InterviewQu
     if kind == "back":
         return _back(ctx, state, question)
     if kind == "restart":
-        return begin(ctx, lead=[Reply(ctx.spec.texts.restarted)])
+        return restart(ctx)
     if kind == "resume":
         return Turn(state, tuple(reprompt(ctx, state)))
     if kind == "unsure" and rest == question.id and question.unsure is not None:
@@ -402,40 +417,186 @@ def _pressed(ctx: InterviewContext, state: InterviewState, question: InterviewQu
 def _typed(ctx: InterviewContext, state: InterviewState, question: InterviewQuestion, raw: str) -> Turn:
     text = ctx.normalise(raw)
     phrases = ctx.spec.phrases
+    texts = ctx.spec.texts
     if _is_one_of(ctx, text, phrases.back):
         return _back(ctx, state, question)
     if _is_one_of(ctx, text, ctx.knowledge.lexicon.intents.get("fit", ())):
-        reply = ctx.spec.texts.already_running.format(prompt=question.prompt)
+        reply = texts.already_running.format(prompt=question.prompt)
+        return Turn(state, (question_reply(ctx, question, state, reply),))
+    if _is_one_of(ctx, text, ctx.knowledge.lexicon.greetings):
+        # The web page greets on load: after a reload, show where we were.
+        reply = texts.welcome_back.format(prompt=question.prompt)
         return Turn(state, (question_reply(ctx, question, state, reply),))
     if looks_like_question(ctx, text):
         return Turn(state, consumed=False)
-    match = match_answer(ctx, question, text)
-    extra = picked_up_answers(ctx, state, question.id, text)
-    if match.kind == "answer" and match.value is not None:
-        return _accept(ctx, state, question, match.value, extra)
-    if match.kind == "unsure" and question.unsure is not None:
-        return _accept_unsure(ctx, _record(ctx, state, extra, at=question.id), question)
-    if raw.rstrip().endswith("?") and not extra:
-        return Turn(state, consumed=False)
-    return _reask(ctx, _record(ctx, state, extra, at=question.id), question)
+
+    reading = read_message(ctx.spec, ctx.normalise, question, raw)
+    if question.yes_no and _is_one_of(ctx, text, phrases.yes_alone):
+        reading.answers[question.id] = True
+        reading.generic.add(question.id)
+    if reading.denied:  # "no, I'm not the HoD": the "no" is about the correction, not this question
+        for key in list(reading.generic):
+            reading.answers.pop(key, None)
+    area = local_authority_in(text, ctx.local_authorities)
+    if area is not None and "country" not in reading.answers and "country" not in reading.denied:
+        reading.answers["country"] = "england"
+
+    # A school named in the message ("I teach at St Paul's Academy in Greenwich"), or, at the first
+    # question, the whole message: look it up in the school list. A whole message that names a school
+    # is that school ("Kingsgate Junior School" is not an answer "primary").
+    name = school_name_in(raw)
+    whole = False
+    exact = text in {p for p, _ in _phrases(ctx, question)}  # "sixth form college" is an answer
+    if name is None and question.id == ctx.spec.questions[0].id and state.school is None and not exact:
+        name, whole = raw, True
+    school_turn: tuple[list[School], list[School]] = ([], [])
+    if name is not None and state.school is None:
+        school_turn = _find_schools(ctx, name)
+    if whole and school_turn[1] and not school_turn[0]:
+        closed = Reply(texts.school_closed.format(school=_school_label(school_turn[1][0])))
+        return Turn(replace(state, reasks=0), (closed, question_reply(ctx, question, state)))
+    if whole and school_turn[0]:
+        return _offer_school(ctx, state, school_turn[0], [])
+    if school_turn[0]:  # the school will answer these; what else the message says still counts
+        for key in ("phase", "country", "school_funding"):
+            reading.answers.pop(key, None)
+
+    current: AnswerValue | None = reading.answers.get(question.id)
+    unsure = question.id in reading.unsure and question.unsure is not None
+    undecided = current is None and not unsure and question.id not in reading.ambiguous
+    if undecided and not reading.denied and not school_turn[0] and (reading.empty or not question.yes_no):
+        match = match_answer(ctx, question, text)
+        if match.kind == "answer":
+            current = match.value
+        elif match.kind == "unsure" and question.unsure is not None:
+            unsure = True
+    answered = current is not None or unsure
+    new, removed = _changes(ctx, state, question, reading, answered)
+    other_unsure = tuple(
+        k
+        for k in sorted(reading.unsure)
+        if k != question.id
+        and k not in state.answers
+        and k not in state.unsure
+        and (q := ctx.spec.question(k)) is not None
+        and q.unsure is not None
+    )
+    if area is not None and state.hub is None and ctx.knowledge.enquiry is not None:
+        routed = route_local_authority(ctx.knowledge.enquiry, area)
+        if not routed.manual_routing:
+            state = replace(state, hub=routed.hub_id)
+
+    if not (answered or new or removed or other_unsure or school_turn[0]):
+        if raw.rstrip().endswith("?"):
+            return Turn(state, consumed=False)
+        lead: list[Reply] = []
+        if school_turn[1]:
+            lead.append(Reply(texts.school_closed.format(school=_school_label(school_turn[1][0]))))
+        elif name is not None and (not whole or _looks_like_school(ctx, text)):
+            lead.append(Reply(texts.school_not_found.format(school=" ".join(name.split())[:80])))
+        if lead:
+            return Turn(replace(state, reasks=0), (*lead, question_reply(ctx, question, state)))
+        return _reask(ctx, state, question)
+
+    before = state
+    if removed:
+        state = _remove(state, removed)
+    given: dict[str, AnswerValue] = dict(new)
+    if current is not None:
+        given[question.id] = current
+    state = _record(ctx, state, given, at=question.id)
+    unsure_keys = (*other_unsure, *((question.id,) if unsure and current is None else ()))
+    state = replace(
+        state,
+        unsure=(*state.unsure, *unsure_keys),
+        history=(*state.history, question.id),
+        reasks=0,
+    )
+    lead = []
+    if removed:
+        taken = {k: before.answers[k] for k in removed if k in before.answers}
+        lead.append(Reply(texts.taken_back.format(summary=answers_summary(ctx.spec, taken))))
+    told: dict[str, AnswerValue] = {q.id: given[q.id] for q in ctx.spec.questions if q.id in given}
+    if (len(told) > 1 or new or removed) and told and not school_turn[0]:
+        lead.append(
+            Reply(
+                texts.got_it.format(summary=answers_summary(ctx.spec, told)), data={"got_it": ",".join(told)}
+            )
+        )
+    if school_turn[0]:
+        return _offer_school(ctx, state, school_turn[0], lead)
+    return _ask_next(ctx, state, lead)
+
+
+def _changes(
+    ctx: InterviewContext,
+    state: InterviewState,
+    question: InterviewQuestion,
+    reading: Reading,
+    answered: bool,
+) -> tuple[dict[str, AnswerValue], tuple[str, ...]]:
+    """What the message adds or changes besides the question asked, and the answers it takes back."""
+    removed = tuple(
+        key
+        for key, values in reading.denied.items()
+        if key in state.answers and any(same_value(state.answers[key], v) for v in values)
+    )
+    new: dict[str, AnswerValue] = {}
+    for key, value in reading.answers.items():
+        if key == question.id or not valid_answer(key, value):
+            continue
+        if key not in state.answers or key in removed:
+            if key not in state.unsure or key in reading.answers:
+                new[key] = value
+        elif (
+            not same_value(state.answers[key], value)
+            and key not in reading.generic
+            # A different answer to an earlier question is a correction when the message says so, or
+            # when it doesn't answer the question being asked ("actually I'm a deputy head").
+            and (reading.correcting or not answered or state.given_at.get(key) == "prefill")
+        ):
+            new[key] = value
+    return new, removed
+
+
+def _remove(state: InterviewState, keys: Iterable[str]) -> InterviewState:
+    gone = set(keys)
+    gone |= {k for k, source in state.implied.items() if source in gone}
+    answers = {k: v for k, v in state.answers.items() if k not in gone}
+    return replace(
+        state,
+        answers=answers,
+        given_at={k: v for k, v in state.given_at.items() if k in answers},
+        implied={k: v for k, v in state.implied.items() if k in answers},
+    )
+
+
+def _looks_like_school(ctx: InterviewContext, text: str) -> bool:
+    words = set(text.split())
+    return bool(words & {"school", "academy", "college", "high"})
 
 
 def _record(
     ctx: InterviewContext, state: InterviewState, new: Mapping[str, AnswerValue], at: str
 ) -> InterviewState:
     """Add answers (and what each implies, unless already answered), noting where they were given."""
+    changed = [k for k, v in new.items() if k in state.answers and not same_value(state.answers[k], v)]
+    state = _remove(state, [k for k, source in state.implied.items() if source in changed])
     answers = dict(state.answers)
     given_at = dict(state.given_at)
+    implied_by = dict(state.implied)
     for key, value in new.items():
         answers[key] = value
         given_at[key] = at
+        implied_by.pop(key, None)
         question = ctx.spec.question(key)
         choice = next((c for c in question.choices if same_value(c.value, value)), None) if question else None
         for implied_key, implied in (choice.implies if choice else {}).items():
             if implied_key not in answers:
                 answers[implied_key] = implied
                 given_at[implied_key] = at
-    return replace(state, answers=answers, given_at=given_at)
+                implied_by[implied_key] = key
+    return replace(state, answers=answers, given_at=given_at, implied=implied_by)
 
 
 def _accept(
@@ -451,6 +612,7 @@ def _accept(
         {question.id: value, **{k: v for k, v in extra.items() if k != question.id}},
         at=question.id,
     )
+    state = replace(state, unsure=tuple(u for u in state.unsure if u != question.id))
     state = replace(state, history=(*state.history, question.id), reasks=0)
     return _ask_next(ctx, state, [])
 
@@ -466,11 +628,8 @@ def _correct(
     ctx: InterviewContext, state: InterviewState, question: InterviewQuestion, value: AnswerValue
 ) -> Turn:
     """A button of an earlier question pressed again: change that answer and carry on from there."""
-    kept = {k: v for k, v in state.answers.items() if state.given_at.get(k) != question.id}
-    given_at = {k: v for k, v in state.given_at.items() if k in kept}
-    state = _record(
-        ctx, replace(state, answers=kept, given_at=given_at), {question.id: value}, at=question.id
-    )
+    state = _remove(state, [k for k in state.answers if state.given_at.get(k) == question.id])
+    state = _record(ctx, state, {question.id: value}, at=question.id)
     return _ask_next(ctx, replace(state, reasks=0), [])
 
 
@@ -488,6 +647,9 @@ def _back(ctx: InterviewContext, state: InterviewState, question: InterviewQuest
         given_at={k: v for k, v in state.given_at.items() if k in answers},
         unsure=tuple(u for u in state.unsure if u != previous),
         history=state.history[:-1],
+        implied={k: v for k, v in state.implied.items() if k in answers},
+        school=state.school if state.given_at.get("school") != previous else None,
+        hub=state.hub,
     )
     return Turn(state, (question_reply(ctx, target, state),))
 
@@ -501,11 +663,15 @@ def _reask(ctx: InterviewContext, state: InterviewState, question: InterviewQues
 
 
 def _ask_next(ctx: InterviewContext, state: InterviewState, lead: list[Reply]) -> Turn:
-    question = next_question(ctx.spec, state)
+    # Outside England nothing else can change the answer (every programme is for schools in England).
+    question = next_question(ctx.spec, state) if _outside_england(ctx, state) is None else None
     if question is None:
-        recommendation = evaluate(ctx.eligibility, ctx.knowledge.programmes, state.answers, ctx.today)
-        first = recommendation.eligible[0].programme_id if recommendation.eligible else None
-        return Turn(None, (*lead, *render(ctx, state, recommendation)), recommended=first)
+        outcome = outcome_of(ctx, state)
+        eligible = outcome.recommendation.eligible
+        first = eligible[0].programme_id if eligible else None
+        if first is None and outcome.possible:
+            first = outcome.possible[0].verdict.programme_id
+        return Turn(None, (*lead, *render(ctx, state, outcome)), recommended=first)
     state = replace(state, step=question.id, reasks=0)
     return Turn(state, (*lead, question_reply(ctx, question, state)))
 
@@ -518,7 +684,7 @@ def _resume_step(ctx: InterviewContext, state: InterviewState, event: Event) -> 
     if isinstance(event, Pressed):
         kind = event.value.removeprefix(ACTION_PREFIX).partition(":")[0]
         if kind == "restart":
-            return begin(ctx, lead=[Reply(ctx.spec.texts.restarted)])
+            return restart(ctx)
         if kind == "resume":
             return Turn(resumed, (question_reply(ctx, question, resumed),))
         return advance(ctx, resumed, event)  # a button of the question itself: carry on with it
@@ -526,12 +692,134 @@ def _resume_step(ctx: InterviewContext, state: InterviewState, event: Event) -> 
     if _is_one_of(ctx, text, ctx.spec.phrases.carry_on):
         return Turn(resumed, (question_reply(ctx, question, resumed),))
     if _is_one_of(ctx, text, ctx.spec.phrases.start_again):
-        return begin(ctx, lead=[Reply(ctx.spec.texts.restarted)])
+        return restart(ctx)
+    if _is_one_of(ctx, text, ctx.knowledge.lexicon.greetings):
+        return Turn(state, (resume_reply(ctx),))
     if _is_one_of(ctx, text, ctx.spec.phrases.back):
         return _back(ctx, resumed, question)
     if looks_like_question(ctx, text) or event.text.rstrip().endswith("?"):
         return Turn(state, consumed=False)
     return Turn(state, (resume_reply(ctx),))
+
+
+# -- restart and the school list -----------------------------------------------------------------
+
+
+def restart(ctx: InterviewContext) -> Turn:
+    """Start the questions again; the main menu stays one tap away."""
+    texts = ctx.spec.texts
+    lead = Reply(texts.restarted, choices=(Choice(texts.main_menu_label, "menu:cancel"),))
+    return begin(ctx, lead=[lead])
+
+
+def _find_schools(ctx: InterviewContext, name: str) -> tuple[list[School], list[School]]:
+    """Live schools the text finds, and (when there are none) the closed ones it finds."""
+    data = ctx.knowledge.enquiry
+    if data is None:
+        return [], []
+    matches = [m.school for m in lookup_school(data, name)]
+    live = set(data.establishment.live_statuses)
+    open_ = [s for s in matches if s.status in live]
+    closest = sorted(matches, key=lambda s: -fuzz.ratio(s.name.lower(), name.lower()))
+    return (open_, []) if open_ else ([], closest)
+
+
+def _school_label(school: School) -> str:
+    return f"{school.name}, {school.local_authority}"
+
+
+def school_reply(ctx: InterviewContext, state: InterviewState) -> Reply:
+    texts = ctx.spec.texts
+    data = ctx.knowledge.enquiry
+    schools = [s for urn in state.offered if data and (s := find_school(data, urn)) is not None]
+    none = Choice(texts.school_none_label, f"{ACTION_PREFIX}school:none")
+    if len(schools) == 1:
+        text = texts.school_confirm.format(school=_school_label(schools[0]))
+        yes = Choice(texts.school_yes_label, f"{ACTION_PREFIX}school:{schools[0].urn}")
+        return Reply(text, choices=(yes, none), kind="question")
+    choices = [Choice(_school_label(s), f"{ACTION_PREFIX}school:{s.urn}") for s in schools]
+    return Reply(texts.school_pick, choices=(*choices, none), kind="question")
+
+
+def _offer_school(
+    ctx: InterviewContext, state: InterviewState, schools: Sequence[School], lead: list[Reply]
+) -> Turn:
+    following = next_question(ctx.spec, state)
+    paused = following.id if following is not None else state.step
+    state = replace(state, step=SCHOOL_STEP, paused=paused, offered=tuple(s.urn for s in schools), reasks=0)
+    return Turn(state, (*lead, school_reply(ctx, state)))
+
+
+def school_answers(ctx: InterviewContext, school: School) -> dict[str, AnswerValue]:
+    """What the school list says about a school: phase, funding and country (GIAS type and phase)."""
+    data = ctx.knowledge.enquiry
+    lookup = ctx.spec.school_lookup
+    out: dict[str, AnswerValue] = {}
+    if data is None:
+        return out
+    if school.establishment_type in lookup.special_types:
+        out["phase"] = "special"
+    elif school.phase in lookup.phases:
+        out["phase"] = lookup.phases[school.phase]
+    if school.establishment_type in lookup.countries_by_type:
+        out["country"] = lookup.countries_by_type[school.establishment_type]
+    elif school.local_authority in data.establishment.outside_england_las:
+        out["country"] = lookup.outside_england_country
+    else:
+        out["country"] = "england"
+    kind = data.type_by_name.get(school.establishment_type)
+    if kind is not None and kind.funding == "state_funded":
+        out["school_funding"] = "state"
+    elif kind is not None and kind.funding == "not_state_funded":
+        out["school_funding"] = "independent"
+    return out
+
+
+def _school_step(ctx: InterviewContext, state: InterviewState, event: Event) -> Turn:
+    resumed = replace(state, step=state.paused or ctx.spec.questions[0].id, paused=None, offered=())
+    question = ctx.spec.question(resumed.step)
+    if question is None:
+        return begin(ctx, lead=[Reply(ctx.spec.texts.lost_track)])
+    texts = ctx.spec.texts
+    picked: str | None = None
+    if isinstance(event, Pressed):
+        kind, _, rest = event.value.removeprefix(ACTION_PREFIX).partition(":")
+        if kind == "school":
+            picked = rest
+        elif kind == "restart":
+            return restart(ctx)
+        else:
+            return advance(ctx, resumed, event)
+    else:
+        text = ctx.normalise(event.text)
+        if _is_one_of(ctx, text, ctx.spec.phrases.yes) and len(state.offered) == 1:
+            picked = state.offered[0]
+        elif _is_one_of(ctx, text, ctx.spec.phrases.no):
+            picked = "none"
+        elif _is_one_of(ctx, text, ctx.spec.phrases.back):
+            return Turn(resumed, (question_reply(ctx, question, resumed),))
+        else:  # another try, or an answer to the question
+            return advance(ctx, resumed, event)
+    if picked == "none":
+        return Turn(resumed, (Reply(texts.school_declined), question_reply(ctx, question, resumed)))
+    data = ctx.knowledge.enquiry
+    school = find_school(data, picked) if data is not None and picked in state.offered else None
+    if school is None or data is None:
+        return Turn(state, (school_reply(ctx, state),))
+    given = {k: v for k, v in school_answers(ctx, school).items() if k not in resumed.answers}
+    routed = route(data, school)
+    hub = routed.hub_id if not routed.manual_routing else resumed.hub
+    at = resumed.step
+    confirmed = _record(ctx, replace(resumed, school=school.urn, hub=hub), given, at=at)
+    confirmed = replace(
+        confirmed,
+        given_at={**confirmed.given_at, "school": at},
+        history=(*confirmed.history, at),
+    )
+    summary = ", ".join(p for p in (school.name, answers_summary(ctx.spec, given)) if p)
+    return _ask_next(
+        ctx, confirmed, [Reply(texts.got_it.format(summary=summary), data={"school": school.urn})]
+    )
 
 
 # -- the recommendation ------------------------------------------------------------------------
@@ -548,43 +836,193 @@ def answers_summary(spec: InterviewSpec, answers: Mapping[str, AnswerValue]) -> 
     return ", ".join(parts)
 
 
-def render(ctx: InterviewContext, state: InterviewState, recommendation: Recommendation) -> list[Reply]:
-    texts = ctx.spec.texts
-    replies: list[Reply] = []
+def outcome_of(ctx: InterviewContext, state: InterviewState) -> Outcome:
+    unknown = tuple(k for u in state.unsure if (k := answer_key(u)) is not None)
+    return evaluate_with_unknowns(
+        ctx.eligibility, ctx.knowledge.programmes, state.answers, unknown, ctx.today
+    )
 
-    fits = [texts.summary.format(summary=answers_summary(ctx.spec, state.answers)), ""]
+
+def _dated_texts(ctx: InterviewContext) -> set[str]:
+    """The remarks that depend on a date (an offer's year, an application deadline): said once."""
+    out: set[str] = set()
+    for entry in ctx.eligibility.programmes:
+        if entry.offered_for is not None:
+            out.add(entry.offered_for.after)
+        if entry.deadline is not None:
+            out |= {entry.deadline.before, entry.deadline.after}
+    return out
+
+
+def _condition(ctx: InterviewContext, possible: Possible) -> str:
+    options: list[str] = []
+    for values in possible.when:
+        parts: list[str] = []
+        for key, value in values.items():
+            question = ctx.spec.question(key)
+            choice = (
+                next((c for c in question.choices if same_value(c.value, value)), None) if question else None
+            )
+            parts.append(choice.condition or choice.summary or choice.label if choice else str(value))
+        options.append(" and ".join(parts))
+    return " or ".join(options)
+
+
+def _join(names: Sequence[str]) -> str:
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _outside_england(ctx: InterviewContext, state: InterviewState) -> str | None:
+    """Where the school is, when that is not England ("in Wales")."""
+    country = state.answers.get("country")
+    if country is None or same_value(country, "england"):
+        return None
+    question = ctx.spec.question("country")
+    choice = next((c for c in question.choices if same_value(c.value, country)), None) if question else None
+    return (choice.summary or choice.label) if choice else str(country)
+
+
+def _hub_line(ctx: InterviewContext, state: InterviewState) -> str:
+    texts = ctx.spec.texts
+    data = ctx.knowledge.enquiry
+    hub = next((h for h in data.hubs.hubs if h.id == state.hub), None) if data and state.hub else None
+    if hub is not None and hub.website is not None:
+        return texts.local_hub.format(hub=hub.display_name, url=str(hub.website))
+    return texts.hub.format(hub_contact=ctx.knowledge.texts.hub_contact)
+
+
+def render(ctx: InterviewContext, state: InterviewState, outcome: Outcome) -> list[Reply]:
+    """The recommendation in a few lines: a headline, one line of why per programme, the next step;
+    everything else one tap away (the details button)."""
+    texts = ctx.spec.texts
+    recommendation = outcome.recommendation
+    dated = _dated_texts(ctx)
+    eligible = recommendation.eligible
+    outside = _outside_england(ctx, state)
+    lines = [texts.summary.format(summary=answers_summary(ctx.spec, state.answers))]
+    data = {
+        "headline": "",
+        "eligible": ",".join(v.programme_id for v in eligible),
+        "possible": ",".join(p.verdict.programme_id for p in outcome.possible),
+    }
+    if outside is not None:
+        data["headline"] = texts.outside_england.format(where=outside)
+        lines.append(data["headline"])
+    else:
+        if len(eligible) == 1:
+            data["headline"] = texts.headline_one.format(programme=eligible[0].short_name)
+        elif eligible:
+            names = _join([v.short_name for v in eligible])
+            data["headline"] = texts.headline_many.format(count=len(eligible), programmes=names)
+        elif outcome.possible:
+            names = _join([p.verdict.short_name for p in outcome.possible])
+            data["headline"] = texts.headline_possible.format(programmes=names)
+        else:
+            data["headline"] = texts.headline_none
+        lines.append(data["headline"])
+        for verdict in eligible:
+            why = next(
+                (r for r in verdict.reasons if r not in dated), verdict.reasons[0] if verdict.reasons else ""
+            )
+            lines.append(f"- {verdict.short_name}: {why}".rstrip(": "))
+        if outcome.possible:
+            if eligible:
+                lines.append(texts.possibly_heading)
+            for possible in outcome.possible:
+                condition = texts.possibly.format(condition=_condition(ctx, possible))
+                lines.append(f"- {possible.verdict.short_name}: {condition}")
+        step = next(
+            (v.next_step for v in (*eligible, *(p.verdict for p in outcome.possible)) if v.next_step), None
+        )
+        if step:
+            lines.append("")
+            lines.append(texts.next_step.format(step=step))
+        lines.append(_hub_line(ctx, state))
+    buttons = [Choice(texts.details_label, f"{ACTION_PREFIX}details:{encode_answers(state)}")]
+    if outside is None:
+        buttons.append(Choice(texts.contact_label, "menu:contact"))
+    buttons += [Choice(texts.restart_label, "menu:fit"), Choice(texts.ask_label, "menu:ask")]
+    return [Reply("\n".join(lines), choices=tuple(buttons), data=data)]
+
+
+def details(ctx: InterviewContext, value: str) -> list[Reply]:
+    """Everything behind the recommendation: every reason, every next step, what doesn't fit and why,
+    what can't be told, and the notes (each dated remark once)."""
+    state = decode_answers(value.removeprefix(f"{ACTION_PREFIX}details:"))
+    outcome = outcome_of(ctx, state)
+    recommendation = outcome.recommendation
+    texts = ctx.spec.texts
+    dated = _dated_texts(ctx)
+    said_dates: list[str] = []
+    outside = _outside_england(ctx, state)
+
+    def reasons(verdict: Verdict, *extra: str) -> str:
+        kept = []
+        for reason in verdict.reasons:
+            if reason in dated:
+                if reason not in said_dates:
+                    said_dates.append(reason)
+            else:
+                kept.append(reason)
+        return f"- {verdict.short_name}: " + " ".join(p for p in (*kept, *extra) if p)
+
+    lines = [texts.summary.format(summary=answers_summary(ctx.spec, state.answers)), ""]
     if recommendation.eligible:
-        fits.append(texts.eligible_heading)
-        fits += [
-            _bullet(v, texts.next_step.format(step=v.next_step) if v.next_step else "")
+        lines.append(texts.eligible_heading)
+        lines += [
+            reasons(v, texts.next_step.format(step=v.next_step) if v.next_step else "")
             for v in recommendation.eligible
         ]
-    else:
-        fits.append(texts.none_eligible)
-    replies.append(Reply("\n".join(fits)))
-
+    if outcome.possible:
+        lines.append(texts.possibly_heading)
+        for possible in outcome.possible:
+            condition = texts.possibly.format(condition=_condition(ctx, possible))
+            lines.append(reasons(possible.verdict, condition[0].upper() + condition[1:]))
+    if not recommendation.eligible and not outcome.possible:
+        lines.append(texts.none_eligible)
+    replies = [Reply("\n".join(lines))]
     if recommendation.not_eligible:
-        lines = [texts.not_eligible_heading, *(_excluded(v) for v in recommendation.not_eligible)]
-        replies.append(Reply("\n".join(lines)))
-
+        excluded = [texts.not_eligible_heading, *(_excluded(v) for v in recommendation.not_eligible)]
+        replies.append(Reply("\n".join(excluded)))
     closing: list[str] = []
-    unclear = _unclear_lines(ctx, state, recommendation)
+    unclear = _unclear_lines(ctx, state, recommendation.unclear)
     if unclear:
         closing += [texts.unclear_heading, *unclear, ""]
+    if said_dates:
+        closing += [texts.dates_heading, *(f"- {d}" for d in said_dates), ""]
     if recommendation.notes:
         closing += [texts.notes_heading, *(f"- {note}" for note in recommendation.notes), ""]
-    closing.append(texts.hub.format(hub_contact=ctx.knowledge.texts.hub_contact))
-    buttons = (
-        Choice(texts.contact_label, "menu:contact"),
-        Choice(texts.restart_label, "menu:fit"),
-        Choice(texts.ask_label, "menu:ask"),
-    )
-    replies.append(Reply("\n".join(closing), choices=buttons))
+    if outside is None:
+        closing.append(_hub_line(ctx, state))
+    if closing:
+        replies.append(Reply("\n".join(closing).strip()))
     return replies
 
 
-def _bullet(verdict: Verdict, *extra: str) -> str:
-    return f"- {verdict.short_name}: " + " ".join(part for part in (*verdict.reasons, *extra) if part)
+def encode_answers(state: InterviewState) -> str:
+    """The answers in a button value, so "details" works whenever it is pressed (the interview is over)."""
+    parts = [f"{k}={value_token(v)}" for k, v in state.answers.items()]
+    parts += [f"{k}=?" for k in state.unsure]
+    if state.hub:
+        parts.append(f"hub={state.hub}")
+    return ",".join(parts)
+
+
+def decode_answers(text: str) -> InterviewState:
+    answers: dict[str, AnswerValue] = {}
+    unsure: list[str] = []
+    hub: str | None = None
+    for part in text.split(","):
+        key, _, token = part.partition("=")
+        if key == "hub" and re.fullmatch(r"[a-z0-9-]{1,60}", token):
+            hub = token
+        elif token == "?" and answer_key(key) is not None:
+            unsure.append(key)
+        else:
+            value: AnswerValue = {"true": True, "false": False}.get(token, token)
+            if valid_answer(key, value):
+                answers[key] = value
+    return InterviewState(step="", answers=answers, unsure=tuple(unsure), hub=hub)
 
 
 def _excluded(verdict: Verdict) -> str:
@@ -592,13 +1030,16 @@ def _excluded(verdict: Verdict) -> str:
     return f"- {verdict.short_name}: {verdict.reasons[0]}" if verdict.reasons else f"- {verdict.short_name}"
 
 
-def _unclear_lines(ctx: InterviewContext, state: InterviewState, recommendation: Recommendation) -> list[str]:
+def _unclear_lines(ctx: InterviewContext, state: InterviewState, unclear: Sequence[Verdict]) -> list[str]:
+    groups: dict[str, list[Verdict]] = {}
+    for verdict in unclear:
+        for reason in verdict.reasons:
+            groups.setdefault(reason, []).append(verdict)
     lines = [
-        f"- {', '.join(v.short_name for v in verdicts)}: {reason}"
-        for reason, verdicts in unclear_groups(recommendation)
+        f"- {', '.join(v.short_name for v in verdicts)}: {reason}" for reason, verdicts in groups.items()
     ]
     by_key: dict[str, list[Verdict]] = {}
-    for verdict in recommendation.unclear:
+    for verdict in unclear:
         if not verdict.reasons:  # undecided only because an answer is missing ("not sure")
             for missing in verdict.missing:
                 by_key.setdefault(missing, []).append(verdict)
@@ -675,6 +1116,21 @@ class InterviewFlow:
             # A question for the FAQ still counts as activity, so the idle clock restarts.
             flow.updated_at = ctx.now
         return self._result(turn, flow.started_at, ctx.now)
+
+    async def restart(self, ctx: FlowContext, flow: FlowState) -> FlowResult:
+        """ "Restart" during the interview starts the questions again (not the whole conversation)."""
+        ictx = InterviewContext.of(ctx.knowledge, ctx.today, ctx.normalise)
+        if ictx is None:
+            return self._unavailable(ctx)
+        return self._result(restart(ictx), ctx.now, ctx.now)
+
+    async def act(self, ctx: FlowContext) -> list[Reply] | None:
+        """A button of a finished interview ("why, and the other programmes")."""
+        ictx = InterviewContext.of(ctx.knowledge, ctx.today, ctx.normalise)
+        action = ctx.action or ""
+        if ictx is None or not action.startswith(f"{ACTION_PREFIX}details:"):
+            return None
+        return details(ictx, action)
 
     def reprompt(self, ctx: FlowContext, flow: FlowState) -> list[Reply]:
         ictx = InterviewContext.of(ctx.knowledge, ctx.today, ctx.normalise)

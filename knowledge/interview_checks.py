@@ -41,6 +41,18 @@ INTERVIEW_TEXT_FIELDS: Mapping[str, frozenset[str]] = {
     "summary": frozenset({"summary"}),
     "hub": frozenset({"hub_contact"}),
     "next_step": frozenset({"step"}),
+    "got_it": frozenset({"summary"}),
+    "taken_back": frozenset({"summary"}),
+    "welcome_back": frozenset({"prompt"}),
+    "school_confirm": frozenset({"school"}),
+    "school_not_found": frozenset({"school"}),
+    "school_closed": frozenset({"school"}),
+    "headline_one": frozenset({"programme"}),
+    "headline_many": frozenset({"count", "programmes"}),
+    "headline_possible": frozenset({"programmes"}),
+    "outside_england": frozenset({"where"}),
+    "possibly": frozenset({"condition"}),
+    "local_hub": frozenset({"hub", "url"}),
 }
 ELIGIBILITY_TEXT_FIELDS: Mapping[str, frozenset[str]] = {
     "missing": frozenset({"key", "allowed", "programmes"}),
@@ -149,7 +161,7 @@ def _check_interview(c: _Collector, spec: InterviewSpec) -> None:
         _check_conditions(c, f, f"{where}.ask_if", question.ask_if, known=ids[:index])
         owner: dict[str, AnswerValue] = {}
         for choice in question.choices:
-            for phrase in (choice.label, *choice.synonyms):
+            for phrase in (choice.label, *choice.synonyms, *choice.mentions):
                 said = _phrase_key(phrase)
                 if said in owner and repr(owner[said]) != repr(choice.value):
                     _add(
@@ -159,6 +171,12 @@ def _check_interview(c: _Collector, spec: InterviewSpec) -> None:
                         f"'{phrase}' stands for both {owner[said]!r} and {choice.value!r}",
                     )
                 owner.setdefault(said, choice.value)
+    lookup = spec.school_lookup
+    for name, value in lookup.phases.items():
+        _check_value(c, f, f"school_lookup.phases.{name}", "phase", value)
+    for name, value in lookup.countries_by_type.items():
+        _check_value(c, f, f"school_lookup.countries_by_type.{name}", "country", value)
+    _check_value(c, f, "school_lookup.outside_england_country", "country", lookup.outside_england_country)
     for index, also in enumerate(spec.also_answers):
         for key, value in also.answers.items():
             _check_value(c, f, f"also_answers[{index}].answers.{key}", key, value)

@@ -90,6 +90,13 @@ class InterviewChoice(Frozen):
     implies: dict[AnswerKey, AnswerValue] = Field(
         default_factory=dict, description="Other answers this one settles, so their questions are skipped"
     )
+    mentions: tuple[str, ...] = Field(
+        default=(),
+        description="Phrases that give this answer anywhere in a message, whichever question is being asked",
+    )
+    condition: str | None = Field(
+        default=None, description="The answer as a condition ('if ...') when it was left unknown"
+    )
 
     @field_validator("patterns")
     @classmethod
@@ -149,7 +156,30 @@ class InterviewPhrases(Frozen):
         min_length=1, description="First words that make a message a question for the FAQ, not an answer"
     )
     negations: tuple[str, ...] = Field(
-        min_length=1, description="Words that stop a message from also answering other questions"
+        min_length=1, description="Words that turn what follows them in the same clause around ('not HoD')"
+    )
+    clause_breaks: tuple[str, ...] = Field(
+        default=(), description="Words that end a negation's reach ('not primary but secondary')"
+    )
+    corrections: tuple[str, ...] = Field(
+        default=(), description="Words that say an earlier answer is being changed ('actually')"
+    )
+
+
+class SchoolLookup(Frozen):
+    """How a school found in the packaged school list (GIAS) answers the interview's questions."""
+
+    phases: dict[str, AnswerValue] = Field(
+        default_factory=dict, description="GIAS 'PhaseOfEducation (name)' -> the phase answer"
+    )
+    special_types: tuple[str, ...] = Field(
+        default=(), description="GIAS establishment types that are special schools (phase: special)"
+    )
+    countries_by_type: dict[str, AnswerValue] = Field(
+        default_factory=dict, description="GIAS establishment types outside England -> the country answer"
+    )
+    outside_england_country: AnswerValue = Field(
+        default="other", description="The country answer for a school whose LA is outside England"
     )
 
 
@@ -180,12 +210,34 @@ class InterviewTexts(Frozen):
     contact_label: str
     restart_label: str
     ask_label: str
+    got_it: str
+    taken_back: str
+    welcome_back: str
+    main_menu_label: str
+    school_confirm: str
+    school_pick: str
+    school_yes_label: str
+    school_none_label: str
+    school_declined: str
+    school_not_found: str
+    school_closed: str
+    headline_one: str
+    headline_many: str
+    headline_possible: str
+    headline_none: str
+    outside_england: str
+    possibly: str
+    possibly_heading: str
+    local_hub: str
+    details_label: str
+    dates_heading: str
 
 
 class InterviewSpec(Frozen):
     questions: tuple[InterviewQuestion, ...] = Field(min_length=1)
     phrases: InterviewPhrases
     also_answers: tuple[AlsoAnswer, ...] = ()
+    school_lookup: SchoolLookup = Field(default_factory=SchoolLookup)
     texts: InterviewTexts
 
     def question(self, question_id: str) -> InterviewQuestion | None:

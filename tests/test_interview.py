@@ -23,6 +23,7 @@ from bot.interview import (
     Typed,
     advance,
     begin,
+    details,
     idle_status,
     match_answer,
     value_token,
@@ -79,6 +80,28 @@ async def age_interview(store: SqlStore, chat: Conversation, by: dt.timedelta) -
         slot.save(state.model_dump(mode="json"))
 
 
+def result(chat: Conversation) -> dict[str, str]:
+    """The recommendation's machine-readable part: headline, eligible and possible programme ids."""
+    found = next((r.data for r in chat.last if "eligible" in r.data), None)
+    assert found is not None, chat.text()
+    return found
+
+
+def fits(chat: Conversation) -> list[str]:
+    return [p for p in result(chat)["eligible"].split(",") if p]
+
+
+def possible(chat: Conversation) -> list[str]:
+    return [p for p in result(chat)["possible"].split(",") if p]
+
+
+async def show_details(chat: Conversation) -> str:
+    """Press "why, and the other programmes" and return what it shows."""
+    value = next(v for v in chat.choice_values() if v.startswith(f"{ACTION_PREFIX}details:"))
+    await chat.press(value)
+    return chat.text()
+
+
 def asked(chat: Conversation) -> str | None:
     """The question id the last replies ask, from its buttons."""
     for value in chat.choice_values():
@@ -117,14 +140,17 @@ async def test_experienced_secondary_teacher_with_buttons(engine: Engine, memory
     await chat.press(answer("specialist_already", "false"))
     text = chat.text()
     assert "a secondary school, in England, state-funded, a classroom teacher" in text
-    fits = text.split("Programmes that fit you:")[1].split("Programmes that don't fit")[0]
-    assert "Development Work Group:" in fits and "Mastery Specialist Programme:" in fits
-    assert "closed at midnight on 28 April 2025" in fits and "next round" in fits
-    assert "Next step:" in fits
-    assert "Embedding Year Support: It is for departments that took part" in text
-    assert "maths-hubs" in text
-    assert chat.choice_values() == ["menu:contact", "menu:fit", "menu:ask"]
+    assert fits(chat)[:2] == ["development-work-group", "specialist-programme"]
+    assert "Next step:" in text and "maths-hubs" in text
+    assert chat.choice_values()[1:] == ["menu:contact", "menu:fit", "menu:ask"]
     assert (await saved(memory_store, chat)).flow is None
+    text = await show_details(chat)
+    fitting = text.split("Programmes that fit you:")[1].split("Programmes that don't fit")[0]
+    assert "Development Work Group:" in fitting and "Mastery Specialist Programme:" in fitting
+    assert "Next step:" in fitting
+    assert "Embedding Year Support: It is for departments that took part" in text
+    # Dated remarks are said once, not under every programme.
+    assert text.count("closed at midnight on 28 April 2025") == 1 and text.count("2023/24") == 1
 
 
 async def test_early_career_teacher_in_free_text(engine: Engine) -> None:
@@ -138,6 +164,8 @@ async def test_early_career_teacher_in_free_text(engine: Engine) -> None:
     await chat.say("nope")
     text = chat.text()
     assert "an early career teacher" in text
+    assert fits(chat) == ["development-work-group"]
+    text = await show_details(chat)
     assert "Mastery Specialist Programme: The Specialist Programme doesn't take early career teachers" in text
     assert "As an early career teacher you can be a Mastery Advocate" in text
 
@@ -151,9 +179,8 @@ async def test_head_of_department_whose_department_did_a_dwg(engine: Engine) -> 
     await chat.say("yes we did")
     assert asked(chat) == "specialist_already"
     await chat.say("no")
-    text = chat.text()
-    fits = text.split("Programmes that fit you:")[1].split("Programmes that don't fit")[0]
-    assert "Embedding Year Support:" in fits and "Embedding and Sustaining Work Group:" in fits
+    assert fits(chat)[:2] == ["embedding-year-support", "embedding-sustaining-work-group"]
+    text = await show_details(chat)
     assert "Development Work Group: Your department took part in a Development Work Group last year" in text
 
 
@@ -163,9 +190,10 @@ async def test_someone_in_wales(engine: Engine) -> None:
     await chat.say("secondary")
     await chat.say("we're in Cardiff")
     text = chat.text()
-    assert "in Wales" in text
-    assert "none of the programmes fits" in text
-    assert "England only" in text
+    assert "in Wales" in text and fits(chat) == []
+    assert "state-funded schools in England" in text
+    assert "maths-hubs" not in text and "menu:contact" not in chat.choice_values()  # no English hubs
+    assert "England only" in await show_details(chat)
 
 
 async def test_independent_school(engine: Engine) -> None:
@@ -174,8 +202,8 @@ async def test_independent_school(engine: Engine) -> None:
     await chat.say("secondary")
     await chat.say("England")
     await chat.say("we're a private school")
-    assert "independent schools can't take part" in chat.text()
-    assert "none of the programmes fits" in chat.text()
+    assert "none of the programmes fits" in chat.text() and fits(chat) == []
+    assert "independent schools can't take part" in await show_details(chat)
 
 
 async def test_special_school(engine: Engine) -> None:
@@ -185,7 +213,8 @@ async def test_special_school(engine: Engine) -> None:
     await chat.say("england")
     await chat.say("maintained")
     await chat.say("teacher")
-    text = chat.text()
+    assert fits(chat) == ["special-schools-work-group"]
+    text = await show_details(chat)
     assert (
         "Special Schools Work Group: It brings together primary and secondary special school teachers" in text
     )
@@ -199,9 +228,9 @@ async def test_sixth_form_college_the_seeds_are_silent(engine: Engine) -> None:
     await chat.say("sixth-form college")
     await chat.say("England")
     await chat.say("state funded")
-    text = chat.text()
+    assert "maths-hubs" in chat.text()
+    text = await show_details(chat)
     assert "doesn't say whether sixth-form or further education colleges can take part" in text
-    assert "maths-hubs" in text
 
 
 async def test_not_sure_is_an_answer_that_is_reported_honestly(engine: Engine) -> None:
@@ -212,9 +241,14 @@ async def test_not_sure_is_an_answer_that_is_reported_honestly(engine: Engine) -
     assert asked(chat) == "dwg_last_year"
     await chat.say("not sure")
     await chat.say("no")
-    text = chat.text()
-    assert "Development Work Group, Embedding Year Support, Embedding and Sustaining Work Group:" in text
-    assert "your head of maths will know" in text
+    # Not sure is unknown, not "no": the specialist route holds either way; the work groups depend on it.
+    assert "specialist-programme" in fits(chat)
+    assert possible(chat) == [
+        "development-work-group",
+        "embedding-year-support",
+        "embedding-sustaining-work-group",
+    ]
+    assert "possibly, if your department didn't take part" in chat.text()
 
 
 async def test_unclear_answers_are_asked_again_with_the_choices(engine: Engine) -> None:
@@ -239,7 +273,7 @@ async def test_back_goes_to_the_previous_question(engine: Engine, memory_store: 
     assert asked(chat) == "phase"
     await chat.say("secondary")
     await chat.say("Wales")
-    assert "none of the programmes fits" in chat.text()
+    assert fits(chat) == [] and "in Wales" in chat.text()
 
     chat = Conversation(engine)
     await chat.press("menu:fit")
@@ -275,8 +309,8 @@ async def test_pressing_an_earlier_questions_button_changes_that_answer(engine: 
     await chat.say("secondary")
     await chat.say("England")
     await chat.press(answer("phase", "primary"))
-    assert "a primary school" in chat.text()
-    assert "Programmes that don't fit" in chat.text()
+    assert "a primary school" in chat.text() and fits(chat) == []
+    assert "Programmes that don't fit" in await show_details(chat)
 
 
 async def test_a_dead_button_repeats_the_question(engine: Engine) -> None:
@@ -307,12 +341,13 @@ async def test_restart_cancel_and_help_mid_interview(engine: Engine, memory_stor
     await chat.say("England")
     assert asked(chat) == "school_funding"
 
-    await chat.say("restart")
-    assert "start again" in chat.text().lower()
-    assert (await saved(memory_store, chat)).flow is None
-
-    await chat.press("menu:fit")
+    await chat.say("restart")  # restarts the interview, not the whole conversation
+    assert asked(chat) == "phase"
+    assert "menu:cancel" in chat.choice_values()  # the main menu is one tap away
+    flow = (await saved(memory_store, chat)).flow
+    assert flow is not None and flow.data["answers"] == {}
     await chat.say("secondary")
+    assert asked(chat) == "country"
     await chat.say("cancel")
     assert "stopped" in chat.text()
     assert (await saved(memory_store, chat)).flow is None
@@ -574,9 +609,11 @@ def test_skipped_questions_never_leave_a_programme_undecided(ictx: InterviewCont
     endings = 0
     for turn, given in _paths(ictx):
         endings += 1
-        text = "\n".join(r.text for r in turn.replies)
+        values = [c.value for c in turn.replies[-1].choices]
+        text = "\n".join(r.text for r in (*turn.replies, *details(ictx, values[0])))
         assert "an answer I don't have yet" not in text, given
-        assert turn.replies[-1].choices[0].value == "menu:contact"
+        assert values[0].startswith(f"{ACTION_PREFIX}details:") and "menu:fit" in values
+        assert ("menu:contact" in values) == (given.get("country", "england") == "england"), given
     assert endings > 50
 
 
@@ -632,7 +669,207 @@ async def test_follow_up_after_the_recommendation_is_about_the_programme_that_fi
     await chat.say("which programme fits me")
     for text in ("Y7-11", "England", "an academy", "I'm an NQT", "nope"):
         await chat.say(text)
-    assert "Programmes that fit you:" in chat.text()
+    assert fits(chat) == ["development-work-group"]
     await chat.say("how long does it take?")
     answered = chat.answered()
     assert answered is not None and answered.startswith("dwg-")
+
+
+# -- several answers in one message, corrections, the school list, interruptions ------------------
+
+
+async def answers_saved(store: SqlStore, chat: Conversation) -> dict[str, Any]:
+    flow = (await saved(store, chat)).flow
+    assert flow is not None
+    return dict(flow.data["answers"])
+
+
+async def test_a_one_message_profile_is_confirmed_and_only_what_is_missing_is_asked(
+    engine: Engine, memory_store: SqlStore
+) -> None:
+    chat = Conversation(engine)
+    await chat.say("which programme fits me")
+    await chat.say(
+        "I'm head of maths at a state academy in Leeds, and we did a development work group last year"
+    )
+    assert await answers_saved(memory_store, chat) == {
+        "country": "england",
+        "school_funding": "state",
+        "role": "head-of-department",
+        "ect": False,  # a head of department is not an ECT
+        "dwg_last_year": True,
+    }
+    got_it = next(r for r in chat.last if "got_it" in r.data)  # one line saying what was understood
+    assert got_it.data["got_it"] == "country,school_funding,role,dwg_last_year"
+    assert asked(chat) == "phase"  # the only thing it needs that wasn't said
+    await chat.say("secondary")
+    assert asked(chat) == "specialist_already"
+    await chat.say("no")
+    assert fits(chat)[:2] == ["embedding-year-support", "embedding-sustaining-work-group"]
+
+
+async def test_hod_at_a_comprehensive_is_not_asked_their_role(engine: Engine, memory_store: SqlStore) -> None:
+    chat = Conversation(engine)
+    await chat.say("which programme fits me")
+    await chat.say("I'm HoD at a comprehensive in Leeds, an academy")
+    assert asked(chat) == "dwg_last_year"
+    assert (await answers_saved(memory_store, chat))["role"] == "head-of-department"
+
+
+async def test_typos_and_abbreviations_in_one_message(engine: Engine, memory_store: SqlStore) -> None:
+    chat = Conversation(engine)
+    await chat.press("menu:fit")
+    await chat.say("NQT at a secondry acadmy in England")
+    answers = await answers_saved(memory_store, chat)
+    assert answers == {
+        "phase": "secondary",
+        "school_funding": "state",
+        "country": "england",
+        "role": "classroom-teacher",
+        "ect": True,
+    }
+    assert asked(chat) == "dwg_last_year"
+
+
+async def test_corrections_take_an_answer_back_or_change_it(engine: Engine, memory_store: SqlStore) -> None:
+    chat = Conversation(engine)
+    await chat.press("menu:fit")
+    await chat.say("I'm HoD at a comprehensive in Leeds, an academy")
+    assert asked(chat) == "dwg_last_year"
+    await chat.say("no, I'm not the HoD")  # takes the role back; the "no" is not about the DWG
+    answers = await answers_saved(memory_store, chat)
+    assert "role" not in answers and "ect" not in answers and "dwg_last_year" not in answers
+    assert asked(chat) == "role"
+    await chat.say("classroom teacher")
+    assert asked(chat) == "ect"  # no longer implied by "head of department"
+    await chat.say("no")
+    await chat.say("actually I'm a deputy head")  # a change of an earlier answer
+    assert (await answers_saved(memory_store, chat))["role"] == "senior-leader"
+    assert asked(chat) == "dwg_last_year"
+
+
+async def test_not_sure_about_last_years_dwg_as_an_ect(engine: Engine, memory_store: SqlStore) -> None:
+    chat = Conversation(engine)
+    await chat.press("menu:fit")
+    await chat.say("I'm an ECT in a state secondary school in England")
+    assert asked(chat) == "dwg_last_year"
+    await chat.say("not sure")
+    # Not "none of the programmes fits": each work group is listed with what it depends on.
+    assert fits(chat) == []
+    assert possible(chat) == [
+        "development-work-group",
+        "embedding-year-support",
+        "embedding-sustaining-work-group",
+    ]
+    assert "none of the programmes fits" not in chat.text()
+    assert "possibly, if your department didn't take part" in chat.text()
+    assert "your head of maths will know" not in chat.text()  # the summary stays short
+
+
+async def test_not_sure_in_the_same_message_as_other_answers(engine: Engine, memory_store: SqlStore) -> None:
+    chat = Conversation(engine)
+    await chat.press("menu:fit")
+    await chat.say("deputy head at a secondary academy in England, not sure if we did a DWG last year")
+    # nothing left to ask: the senior leader is asked whether they are a specialist only if not an ECT
+    assert asked(chat) == "specialist_already"
+    flow = (await saved(memory_store, chat)).flow
+    assert flow is not None and flow.data["unsure"] == ["dwg_last_year"]
+    await chat.say("no")
+    assert "specialist-programme" in fits(chat)
+    assert "development-work-group" in possible(chat)
+
+
+async def test_school_found_is_confirmed_and_prefills(engine: Engine, memory_store: SqlStore) -> None:
+    chat = Conversation(engine)
+    await chat.press("menu:fit")
+    await chat.say("I teach at St Paul's Academy in Greenwich")
+    assert chat.choice_values() == [f"{ACTION_PREFIX}school:105135", f"{ACTION_PREFIX}school:none"]
+    await chat.press(f"{ACTION_PREFIX}school:105135")
+    answers = await answers_saved(memory_store, chat)
+    assert answers == {"phase": "secondary", "country": "england", "school_funding": "state"}
+    assert asked(chat) == "role"
+
+
+async def test_school_typed_yes_confirms(engine: Engine, memory_store: SqlStore) -> None:
+    chat = Conversation(engine)
+    await chat.press("menu:fit")
+    await chat.say("St Pauls Academy Greenwich")
+    await chat.say("yes")
+    assert (await answers_saved(memory_store, chat))["phase"] == "secondary"
+    assert asked(chat) == "role"
+
+
+async def test_ambiguous_school_offers_each_and_none(engine: Engine, memory_store: SqlStore) -> None:
+    chat = Conversation(engine)
+    await chat.press("menu:fit")
+    await chat.say("st pauls")
+    values = chat.choice_values()
+    assert f"{ACTION_PREFIX}school:105135" in values and f"{ACTION_PREFIX}school:100046" in values
+    assert values[-1] == f"{ACTION_PREFIX}school:none"
+    await chat.press(f"{ACTION_PREFIX}school:none")  # not theirs: carry on with the questions
+    assert asked(chat) == "phase"
+    await chat.say("St Aloysius RC College")  # a second attempt is looked up too
+    assert chat.choice_values()[0] == f"{ACTION_PREFIX}school:100459"
+    await chat.press(f"{ACTION_PREFIX}school:100459")
+    assert (await answers_saved(memory_store, chat))["phase"] == "secondary"
+
+
+async def test_school_not_found_then_found(engine: Engine, memory_store: SqlStore) -> None:
+    chat = Conversation(engine)
+    await chat.press("menu:fit")
+    await chat.say("Zebrafield Grange School")
+    assert "couldn't find" in chat.text()
+    assert asked(chat) == "phase"
+    await chat.say("St Paul's Academy, Greenwich")
+    assert f"{ACTION_PREFIX}school:105135" in chat.choice_values()
+
+
+async def test_a_closed_school_is_not_offered(engine: Engine, memory_store: SqlStore) -> None:
+    chat = Conversation(engine)
+    await chat.press("menu:fit")
+    await chat.say("Kingsgate Junior School")  # closed in the school list
+    assert not any(v.startswith(f"{ACTION_PREFIX}school:") for v in chat.choice_values())
+    assert "closed" in chat.text()
+    assert asked(chat) == "phase"
+
+
+async def test_a_welsh_school(engine: Engine, memory_store: SqlStore) -> None:
+    chat = Conversation(engine)
+    await chat.press("menu:fit")
+    await chat.say("I work at Islwyn High School")
+    await chat.press(f"{ACTION_PREFIX}school:402388")
+    text = chat.text()  # nothing else could change the answer, so nothing else is asked
+    assert fits(chat) == [] and "in Wales" in text
+    assert "state-funded schools in England" in text
+    assert "maths-hubs" not in text and "menu:contact" not in chat.choice_values()
+
+
+async def test_a_local_authority_names_the_hub(engine: Engine) -> None:
+    chat = Conversation(engine)
+    await chat.press("menu:fit")
+    await chat.say("I'm a maths teacher at a state secondary in Wakefield, not an ECT")
+    await chat.say("no")
+    await chat.say("no")
+    assert "Yorkshire and the Humber Maths Hub" in chat.text()  # routing is confident for Wakefield
+
+
+async def test_reload_mid_interview_shows_the_current_question(engine: Engine) -> None:
+    chat = Conversation(engine)
+    await chat.press("menu:fit")
+    await chat.say("secondary")
+    await chat.say("hello")  # what the web page sends when it is loaded again
+    assert asked(chat) == "country"
+    assert "didn't quite catch" not in chat.text()
+    await chat.say("England")
+    assert asked(chat) == "school_funding"
+
+
+async def test_help_cancel_and_a_question_during_the_school_check(engine: Engine) -> None:
+    chat = Conversation(engine)
+    await chat.press("menu:fit")
+    await chat.say("St Pauls Academy Greenwich")
+    await chat.say("is the DWG free?")
+    assert chat.answered() == "dwg-cost"
+    assert f"{ACTION_PREFIX}school:105135" in chat.choice_values()  # asked again afterwards
+    await chat.say("restart")
+    assert asked(chat) == "phase"
