@@ -43,6 +43,7 @@ from typing import Any
 
 import aiohttp
 
+from benchmarks.scaleout import PostgresDatabases
 from benchmarks.stats import p99
 from tests.adapters.slack.mock_slack import (
     BOT_TOKEN,
@@ -235,9 +236,13 @@ async def run_scenario(
     )
 
 
-async def benchmark(rate: float, seconds: float, scenarios: list[str]) -> list[Result]:
+async def benchmark(
+    rate: float, seconds: float, scenarios: list[str], postgres_dsn: str | None = None
+) -> list[Result]:
     mock = MockSlack()
     await mock.start()
+    pg = PostgresDatabases(postgres_dsn) if postgres_dsn else None
+    database = await pg.create() if pg is not None else None
     with tempfile.TemporaryDirectory() as tmp:
         port = _free_port()
         server = await asyncio.create_subprocess_exec(
@@ -249,7 +254,7 @@ async def benchmark(rate: float, seconds: float, scenarios: list[str]) -> list[R
             "--api-url",
             mock.api_url,
             "--db",
-            tmp,
+            database or f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}",
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
             cwd=Path(__file__).parents[1],
@@ -283,6 +288,8 @@ async def benchmark(rate: float, seconds: float, scenarios: list[str]) -> list[R
                 server.kill()
                 await server.wait()
             await mock.stop()
+            if pg is not None:
+                await pg.drop_all()
 
 
 async def _wait_until_up(
@@ -309,7 +316,7 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def serve(port: int, api_url: str, directory: str) -> int:
+def serve(port: int, api_url: str, database_url: str) -> int:
     """The child process: the real app, configured for Slack against the mock API."""
     from aiohttp import web
 
@@ -318,7 +325,7 @@ def serve(port: int, api_url: str, directory: str) -> int:
     from bot.settings import Settings
 
     settings = Settings(
-        database_url=f"sqlite+aiosqlite:///{Path(directory) / 'bench.db'}",
+        database_url=database_url,
         slack_bot_token=BOT_TOKEN,
         slack_signing_secret=SIGNING_SECRET,
         slack_app_token=None,
@@ -330,7 +337,7 @@ def serve(port: int, api_url: str, directory: str) -> int:
 
 
 # -- output ----------------------------------------------------------------------------------------
-def table(results: list[Result]) -> str:
+def table(results: list[Result], database: str = "SQLite") -> str:
     def ms(value: float | None) -> str:
         return f"{value:.1f}" if value is not None else "-"
 
@@ -379,7 +386,7 @@ def table(results: list[Result]) -> str:
     lines.append("")
     lines.append(
         f"Python {platform.python_version()}, {os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}; "
-        f"server in a child process, SQLite; target ack p99 < {TARGET_P99_MS:.0f} ms. "
+        f"server in a child process, {database}; target ack p99 < {TARGET_P99_MS:.0f} ms. "
         f"Sends > 5 ms late: {late}."
     )
     return "\n".join(lines)
@@ -391,6 +398,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of each scenario (default 10)")
     parser.add_argument("--scenario", action="append", choices=list(SCENARIOS), help="run only these")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument(
+        "--postgres",
+        nargs="?",
+        const="postgresql://postgres@127.0.0.1:5432/test",
+        help="run the server on a fresh PostgreSQL database made through this admin DSN (default: SQLite)",
+    )
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--api-url", help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -400,11 +413,11 @@ def main(argv: list[str] | None = None) -> int:
     if not (1 <= args.rate <= 2000 and 0.1 <= args.seconds <= 120):
         parser.error("--rate must be 1..2000 and --seconds 0.1..120")
     logging.disable(logging.WARNING)
-    results = asyncio.run(benchmark(args.rate, args.seconds, args.scenario or list(SCENARIOS)))
+    results = asyncio.run(benchmark(args.rate, args.seconds, args.scenario or list(SCENARIOS), args.postgres))
     if args.json:
         print(json.dumps([{**asdict(r), "ack_ok": r.ack_ok} for r in results], indent=2))
     else:
-        print(table(results))
+        print(table(results, "PostgreSQL" if args.postgres else "SQLite"))
     return 0 if all(r.ack_ok for r in results) else 1
 
 

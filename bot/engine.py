@@ -9,7 +9,6 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
@@ -19,7 +18,7 @@ from bot.faq import Candidate, FaqMatcher, MatcherConfig, MatchResult, answer_te
 from bot.flows import ActsAfterwards, Flow, FlowContext, FlowResult, Restarts
 from bot.intents import IntentPatterns
 from bot.messages import Choice, Inbound, Link, Reply
-from bot.normalise import clean_user_text
+from bot.normalise import clean_user_text, expands_beyond
 from bot.privacy import mask_personal
 from bot.state import ConversationState, SavedChoice, parse_state
 from bot.store.base import ConversationSlot, FeedbackRecord, PickRecord, Store, UnansweredRecord
@@ -135,10 +134,7 @@ class Engine:
             return Reply(texts.not_text, kind="error")
         # The limit holds after normalisation too: a few characters can expand a hundredfold
         # (U+FDFA is 18 letters in NFKC), and the matcher reads the expanded text.
-        if (
-            len(inbound.text) > self.max_chars
-            or len(unicodedata.normalize("NFKC", inbound.text)) > self.max_chars
-        ):
+        if len(inbound.text) > self.max_chars or expands_beyond(inbound.text, self.max_chars):
             return Reply(texts.too_long.format(limit=f"{self.max_chars:,}"), kind="error")
         text = clean_user_text(inbound.text)
         if not text:

@@ -21,6 +21,20 @@ def clean_user_text(text: str) -> str:
     return _CONTROL.sub("", text).strip()
 
 
+def expands_beyond(text: str, limit: int, chunk: int = 256) -> bool:
+    """True when `text` is longer than `limit` characters once NFKC-normalised (the form the matcher
+    reads). Plain ASCII never expands; otherwise the text is normalised a chunk at a time, stopping
+    as soon as the limit is passed, so a message built to expand costs a fraction of a millisecond."""
+    if text.isascii():
+        return len(text) > limit
+    total = 0
+    for start in range(0, len(text), chunk):
+        total += len(unicodedata.normalize("NFKC", text[start : start + chunk]))
+        if total > limit:
+            return True
+    return False
+
+
 class Normaliser:
     """Turns free text into a canonical lower-case token string using the knowledge lexicon."""
 

@@ -23,6 +23,7 @@ from hypothesis import strategies as st
 
 from bot.app import build_services, create_app
 from bot.clock import SYSTEM_CLOCK
+from bot.normalise import expands_beyond
 from bot.settings import Settings
 from tests.local_smtp import free_port
 
@@ -246,3 +247,18 @@ def test_no_request_gets_a_5xx(
 
 def test_the_server_is_healthy_after_the_fuzzing(server: LiveServer) -> None:
     assert server.get("/healthz") == 200
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "beyond"),
+    [
+        ("a" * 4000, 4000, False),
+        ("a" * 4001, 4000, True),
+        ("\ufdfa" * 223, 4000, True),  # 223 x 18 letters
+        ("\ufdfa" * 222, 4000, False),
+        ("é" * 3999, 4000, False),  # composed already: no growth
+        ("\ufb01" * 2001, 4000, True),  # the "fi" ligature doubles
+    ],
+)
+def test_the_length_limit_is_judged_after_normalisation(text: str, limit: int, beyond: bool) -> None:
+    assert expands_beyond(text, limit) is beyond
