@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import re
 
+from bot.clock import ManualClock
 from bot.messages import ConversationKey
-from bot.store.base import FeedbackRecord, UnansweredRecord
+from bot.store.base import FeedbackRecord, TranscriptEntry, UnansweredRecord
 from bot.store.sql import SqlStore, normalise_url
 from bot.store.tickets import DeliveryTarget, NewTicket, TicketStore, find_reference
+from tests.conftest import T0
 
 KEY = ConversationKey("slack", "T1", "U1", "D1")
 
@@ -139,6 +142,39 @@ async def test_erase_user_removes_only_their_conversations(store: SqlStore) -> N
             assert slot.state is None
     async with store.conversation(theirs) as slot:
         assert slot.state == {"version": 1}
+
+
+async def test_transcripts_keep_order_per_conversation_cap_and_erase(
+    store: SqlStore, clock: ManualClock
+) -> None:
+    mine = ConversationKey("web", "", "u1", "c1")
+    other_conversation = ConversationKey("web", "", "u1", "c2")
+    other_user = ConversationKey("web", "", "u2", "c1")  # same conversation id, someone else
+    assert await store.transcript(mine) == []
+    await store.add_transcript(mine, [])  # nothing to write is fine
+    for n in range(3):
+        await store.add_transcript(
+            mine,
+            [TranscriptEntry("user", {"text": f"q{n}"}), TranscriptEntry("bot", {"text": f"a{n}", "n": n})],
+        )
+        clock.advance(60)
+    await store.add_transcript(other_conversation, [TranscriptEntry("user", {"text": "elsewhere"})])
+    await store.add_transcript(other_user, [TranscriptEntry("user", {"text": "not yours"})])
+
+    entries = await store.transcript(mine)
+    assert [(e.role, e.body["text"]) for e in entries] == [
+        (role, f"{letter}{n}") for n in range(3) for role, letter in (("user", "q"), ("bot", "a"))
+    ]
+    assert entries[1].body == {"text": "a0", "n": 0}
+    assert entries[0].created_at is not None and entries[0].created_at == T0
+    assert entries[-1].created_at == T0 + dt.timedelta(minutes=2)
+    assert [e.body["text"] for e in await store.transcript(mine, limit=3)] == ["a1", "q2", "a2"]
+    assert [e.body["text"] for e in await store.transcript(other_user)] == ["not yours"]
+
+    assert await store.erase_user("web:u1") >= 7
+    assert await store.transcript(mine) == []
+    assert await store.transcript(other_conversation) == []
+    assert [e.body["text"] for e in await store.transcript(other_user)] == ["not yours"]
 
 
 async def test_ping(store: SqlStore) -> None:

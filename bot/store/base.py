@@ -87,6 +87,18 @@ class SignalSummary:
     last_seen: dt.datetime
 
 
+TranscriptRole = Literal["user", "bot"]
+
+
+@dataclass(frozen=True)
+class TranscriptEntry:
+    """One message of a web chat as the page showed it: the user's words or the bot's rendered reply."""
+
+    role: TranscriptRole
+    body: dict[str, Any]
+    created_at: dt.datetime | None = None  # set by the store when it is written
+
+
 @dataclass(frozen=True)
 class SuggestionReview:
     """A knowledge author's decision on one suggestion."""
@@ -127,7 +139,15 @@ class Store(Protocol):
         ...
 
     async def erase_user(self, user_ref: str) -> int:
-        """Delete every conversation of `user_ref`; returns how many rows went."""
+        """Delete every conversation of `user_ref` (and its transcripts); returns how many rows went."""
+        ...
+
+    async def add_transcript(self, key: ConversationKey, entries: list[TranscriptEntry]) -> None:
+        """Append `entries`, in order, to the transcript of conversation `key` (one transaction)."""
+        ...
+
+    async def transcript(self, key: ConversationKey, limit: int = 100) -> list[TranscriptEntry]:
+        """The last `limit` entries of conversation `key`'s transcript, oldest first (only that key's)."""
         ...
 
     async def claim_event(self, source: str, event_id: str) -> bool:

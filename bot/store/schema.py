@@ -126,6 +126,25 @@ class EventClaimRow(Base):
     __table_args__ = (PrimaryKeyConstraint("source", "event_id", name="pk_event_claims"),)
 
 
+class TranscriptRow(Base):
+    """One message of a web chat as the page showed it, so a reload can show the conversation again.
+
+    `id` orders a conversation's messages; `body` is the user's {"text"} (and the button's "action")
+    or the bot's rendered reply (adapters/web/translate.py). Erasure finds rows by `user_ref`.
+    """
+
+    __tablename__ = "transcripts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(512))
+    user_ref: Mapped[str] = mapped_column(String(300), index=True)
+    role: Mapped[str] = mapped_column(String(8))  # user | bot
+    body: Mapped[dict[str, Any]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (Index("ix_transcripts_key_id", "key", "id"),)
+
+
 # -- enquiries (bot/enquiry.py, bot/outbox.py, bot/store/tickets.py) -----------------------------
 
 

@@ -38,6 +38,7 @@ from bot.store.base import (
     SignalKind,
     SignalSummary,
     SuggestionReview,
+    TranscriptEntry,
     UnansweredRecord,
     UnansweredSummary,
 )
@@ -48,9 +49,10 @@ from bot.store.schema import (
     InboundEventRow,
     PickRow,
     SuggestionRow,
+    TranscriptRow,
     UnansweredRow,
 )
-from bot.store.tickets import SqlTicketSink
+from bot.store.tickets import SqlTicketSink, _utc
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -376,16 +378,44 @@ class SqlStore:
         async with self._sessions() as session, session.begin():
             await session.execute(stmt)
 
+    async def add_transcript(self, key: ConversationKey, entries: list[TranscriptEntry]) -> None:
+        if not entries:
+            return
+        now = self.clock.now()
+        key_str, user_ref = key.as_str(), key.user_ref
+        values = [
+            {"key": key_str, "user_ref": user_ref, "role": e.role, "body": e.body, "created_at": now}
+            for e in entries
+        ]
+        async with self.writing_core() as conn:
+            await conn.execute(insert(TranscriptRow), values)
+
+    async def transcript(self, key: ConversationKey, limit: int = 100) -> list[TranscriptEntry]:
+        row = TranscriptRow
+        stmt = (
+            select(row.role, row.body, row.created_at)
+            .where(row.key == key.as_str())
+            .order_by(row.id.desc())
+            .limit(max(0, limit))
+        )
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(stmt)).all()
+        return [
+            TranscriptEntry("user" if role == "user" else "bot", dict(body), _utc(created))
+            for role, body, created in reversed(rows)
+        ]
+
     async def erase_user(self, user_ref: str) -> int:
-        """Everything `user_ref` typed that is kept here: conversations, their unanswered questions,
-        feedback and picks (found by the pseudonymous key), and their events still waiting to be
-        answered. Returns how many rows went."""
+        """Everything `user_ref` typed that is kept here: conversations and their web transcripts,
+        their unanswered questions, feedback and picks (found by the pseudonymous key), and their
+        events still waiting to be answered. Returns how many rows went."""
         person = user_key(user_ref)
         platform_user = user_ref.rsplit(":", 1)[-1]
         gone = 0
         async with self._sessions() as session, session.begin():
             statements = [
                 delete(ConversationRow).where(ConversationRow.user_ref == user_ref),
+                delete(TranscriptRow).where(TranscriptRow.user_ref == user_ref),
                 *(delete(row).where(row.user_key == person) for row in _RECORD_TABLES.values()),
             ]
             if platform_user:
