@@ -11,7 +11,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from adapters.web.routes import RateLimit, _loopback
 from bot.app import build_services, create_app
 from bot.clock import ManualClock
+from bot.messages import ConversationKey
 from bot.settings import Settings
+from bot.store.base import TranscriptEntry
 
 
 @pytest.fixture
@@ -150,3 +152,89 @@ def test_the_address_limit_spares_loopback_and_counts_per_address(clock: ManualC
     assert limit.retry_after("ip:203.0.113.9") is not None
     assert limit.retry_after("ip:198.51.100.1") is None
     assert _loopback("127.0.0.1") and _loopback("::1") and not _loopback("203.0.113.9")
+
+
+async def history(client: TestClient, conversation: str = "c1", user: str = "u1") -> dict:
+    response = await client.get("/api/history", params={"conversation_id": conversation, "user_id": user})
+    assert response.status == 200, await response.text()
+    assert response.headers["Cache-Control"] == "no-store"
+    return await response.json()  # type: ignore[no-any-return]
+
+
+async def test_history_returns_the_conversation_as_the_page_showed_it(client: TestClient) -> None:
+    assert (await history(client))["messages"] == []
+    await chat(client, text="hello", silent=True)  # the page's automatic greeting: no user message
+    first = await chat(client, text="is it free?")
+    value = first["replies"][0]["choices"][0]["value"]
+    label = first["replies"][0]["choices"][0]["label"]
+    picked = await chat(client, action=value, label=label)
+    await chat(client, action=value)  # an API client naming no label: only the replies are kept
+
+    data = await history(client)
+    assert data["max_chars"] == 4000
+    messages = data["messages"]
+    assert [m["role"] for m in messages][:2] == ["bot", "user"]
+    assert messages[1] == {"role": "user", "text": "is it free?"}
+    assert messages[2] == {"role": "bot", **first["replies"][0]}
+    pick = next(m for m in messages if m.get("action"))
+    assert pick == {"role": "user", "text": label, "action": value}
+    after_pick = messages[messages.index(pick) + 1]
+    assert after_pick == {"role": "bot", **picked["replies"][0]}
+    assert [m["role"] for m in messages].count("user") == 2
+
+
+async def test_history_is_only_that_browsers_conversation(client: TestClient) -> None:
+    await chat(client, text="is the dwg free")
+    assert (await history(client, user="someone-else"))["messages"] == []
+    assert (await history(client, conversation="c2"))["messages"] == []
+    assert len((await history(client))["messages"]) >= 2
+
+
+async def test_history_is_capped_to_the_latest_messages(tmp_path: Path, small_knowledge_dir: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'cap.db'}", knowledge_dir=small_knowledge_dir
+    )
+    services = build_services(settings)
+    async with TestClient(TestServer(create_app(settings, services=services))) as client:
+        key = ConversationKey("web", "", "u1", "c1")
+        entries = [TranscriptEntry("user", {"text": f"thanks {n}"}) for n in range(130)]
+        await services.store.add_transcript(key, entries)
+        messages = (await history(client))["messages"]
+    assert len(messages) == 100
+    assert messages[0]["text"] == "thanks 30" and messages[-1]["text"] == "thanks 129"
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "?conversation_id=c1",
+        "?user_id=u1",
+        "?conversation_id=%3Cscript%3E&user_id=u1",
+        "?conversation_id=c1&user_id=" + "u" * 129,
+        "?conversation_id=c1&user_id=%FF%FE",
+    ],
+)
+async def test_history_bad_ids_get_a_400(client: TestClient, query: str) -> None:
+    response = await client.get("/api/history" + query)
+    assert response.status == 400
+    assert "error" in await response.json()
+
+
+async def test_history_refuses_other_methods_with_json(client: TestClient) -> None:
+    response = await client.post("/api/history", json={"conversation_id": "c1", "user_id": "u1"})
+    assert response.status == 405
+    assert "error" in await response.json()
+    assert "GET" in response.headers["Allow"]
+
+
+async def test_erasing_a_web_user_removes_their_history(tmp_path: Path, small_knowledge_dir: Path) -> None:
+    settings = Settings(
+        database_url=f"sqlite+aiosqlite:///{tmp_path / 'erase.db'}", knowledge_dir=small_knowledge_dir
+    )
+    services = build_services(settings)
+    async with TestClient(TestServer(create_app(settings, services=services))) as client:
+        await chat(client, text="is the dwg free")
+        assert (await history(client))["messages"]
+        await services.store.erase_user("web:u1")
+        assert (await history(client))["messages"] == []

@@ -1,4 +1,4 @@
-"""Local web chat: GET / (the page), static assets, POST /api/chat (JSON)."""
+"""Local web chat: GET / (the page), static assets, POST /api/chat and GET /api/history (JSON)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,15 @@ from pathlib import Path
 from aiohttp import web
 
 from adapters.http import ClientError, error_response, parse_json, read_text
-from adapters.web.translate import BadRequest, render, to_inbound
+from adapters.web.translate import (
+    HISTORY_LIMIT,
+    BadRequest,
+    history_key,
+    parse_chat,
+    render,
+    render_history,
+    transcript_of,
+)
 from bot.clock import Clock
 from bot.engine import Engine
 
@@ -65,9 +73,10 @@ async def chat(request: web.Request) -> web.Response:
     except ClientError as exc:
         return exc.response(request)
     try:
-        inbound = to_inbound(body)
+        call = parse_chat(body)
     except BadRequest as exc:
         return _error(400, str(exc))
+    inbound = call.inbound
     per_user, per_address = request.app[LIMITS]
     checks = [(per_user, f"user:{inbound.key.user_id}")]
     if not _loopback(request.remote):  # a reverse proxy on this machine carries everyone's messages
@@ -79,11 +88,35 @@ async def chat(request: web.Request) -> web.Response:
             response = _error(429, f"too many messages: please wait {wait} s")
             response.headers["Retry-After"] = str(wait)
             return response
-    replies = await request.app[ENGINE].handle(inbound)
-    return web.json_response(render(replies), headers={"Cache-Control": "no-store"})
+    engine = request.app[ENGINE]
+    body = render(await engine.handle(inbound))
+    try:  # what the page now shows, for GET /api/history after a reload
+        await engine.store.add_transcript(inbound.key, transcript_of(call, body))
+    except Exception:  # the answer matters more than its copy: a reload would miss this turn
+        log.warning("web_transcript_not_saved", exc_info=True)
+    return web.json_response(body, headers=_NO_STORE)
+
+
+async def history(request: web.Request) -> web.Response:
+    """GET /api/history?conversation_id=…&user_id=…: the conversation as the page showed it.
+
+    The page has no login: the pair of ids it generated and keeps in the browser is what lets it
+    read its own conversation, and only that one (the key includes the user id)."""
+    if request.method not in ("GET", "HEAD"):
+        response = _error(405, "use GET /api/history?conversation_id=…&user_id=…")
+        response.headers["Allow"] = "GET, HEAD"
+        return response
+    try:
+        key = history_key(request.query)
+    except BadRequest as exc:
+        return _error(400, str(exc))
+    engine = request.app[ENGINE]
+    entries = await engine.store.transcript(key, limit=HISTORY_LIMIT)
+    return web.json_response(render_history(entries, max_chars=engine.max_chars), headers=_NO_STORE)
 
 
 _error = error_response
+_NO_STORE = {"Cache-Control": "no-store"}
 
 
 def _loopback(remote: str | None) -> bool:
@@ -94,9 +127,12 @@ def _loopback(remote: str | None) -> bool:
 
 
 def setup_web(app: web.Application, engine: Engine, *, per_user: int = 0, per_address: int = 0) -> None:
-    """The page and POST /api/chat; `per_user` / `per_address`: messages a minute (0: no limit)."""
+    """The page, POST /api/chat and GET /api/history.
+
+    `per_user` / `per_address`: messages a minute (0: no limit)."""
     app[ENGINE] = engine
     app[LIMITS] = (RateLimit(per_user, engine.store.clock), RateLimit(per_address, engine.store.clock))
     app.router.add_get("/", index)
     app.router.add_post("/api/chat", chat)
+    app.router.add_route("*", "/api/history", history)
     app.router.add_static("/static/", STATIC, append_version=True)
