@@ -11,10 +11,10 @@ import logging
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Protocol, cast, runtime_checkable
 
 from bot.clock import local_date
-from bot.faq import Candidate, FaqMatcher, MatcherConfig, MatchResult, answer_text
+from bot.faq import Candidate, DialogueContext, FaqMatcher, MatcherConfig, MatchResult, answer_text
 from bot.flows import ActsAfterwards, Flow, FlowContext, FlowResult, Restarts
 from bot.intents import IntentPatterns
 from bot.messages import Choice, Inbound, Link, Reply
@@ -23,7 +23,7 @@ from bot.privacy import mask_personal
 from bot.state import ConversationState, SavedChoice, parse_state
 from bot.store.base import ConversationSlot, FeedbackRecord, PickRecord, Store, UnansweredRecord
 from knowledge.loader import Knowledge
-from knowledge.models import FaqEntry
+from knowledge.models import FaqEntry, Topic
 
 log = logging.getLogger(__name__)
 
@@ -371,13 +371,21 @@ class Engine:
 
     # -- FAQ -----------------------------------------------------------------------------------
     def _answer_question(self, turn: _Turn) -> None:
-        result = self.matcher.match(turn.text, context_programme=turn.state.last_programme)
+        state = turn.state
+        context = DialogueContext(
+            programme=state.last_programme,
+            topic=state.last_topic,
+            entry=self.knowledge.faq_by_id.get(state.last_faq or ""),
+        )
+        result = self.matcher.match(turn.text, context=context)
         turn.state.last_question = turn.text
         if result.outcome == "answer" and result.best is not None:
             self._reply_with_answer(turn, result.best.entry, result)
             self._offer_related(turn, result)
         elif result.outcome == "ambiguous":
             self._disambiguate(turn, result)
+        elif result.carried_topic is not None and len(result.programmes) == 1:
+            self._nothing_on_topic(turn, next(iter(result.programmes)), result.carried_topic)
         else:
             self._fallback(turn)
 
@@ -388,6 +396,7 @@ class Engine:
         url = knowledge.link_for(entry)
         links = (Link(f"{texts.source_label}: {source.publisher} – {source.title}", url),) if url else ()
         turn.state.last_faq = entry.id
+        turn.state.last_topic = entry.topic
         if entry.programme is not None:
             turn.state.last_programme = entry.programme
         turn.outcome = "answer"
@@ -439,6 +448,27 @@ class Engine:
                 texts.fallback.format(hub_contact=texts.hub_contact), choices=tuple(choices), kind="fallback"
             )
         )
+
+    def _nothing_on_topic(self, turn: _Turn, programme_id: str, topic: str) -> None:
+        """ "And the PD Lead?" after a question about time, when nothing says how long PD Lead takes:
+        say so for that programme, and offer what there is about it."""
+        knowledge = self.knowledge
+        texts = knowledge.texts
+        self._log_unanswered(turn, turn.text)
+        turn.outcome = "unknown"
+        turn.state.last_programme = programme_id
+        programme = knowledge.programmes[programme_id]
+        overview = next(
+            (e for e in knowledge.faq if e.programme == programme_id and e.topic == "about"), None
+        )
+        choices = [Choice(overview.question, f"faq:{overview.id}")] if overview is not None else []
+        choices.append(Choice(texts.menu_contact, "menu:contact"))
+        text = texts.no_answer_on_topic.format(
+            topic=texts.topic_names.get(cast(Topic, topic), topic),
+            programme=programme.short_name,
+            hub_contact=texts.hub_contact,
+        )
+        turn.replies.append(Reply(text, choices=tuple(choices), kind="fallback"))
 
     def _log_unanswered(self, turn: _Turn, question: str) -> None:
         masked = mask_personal(question)

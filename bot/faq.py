@@ -51,9 +51,13 @@ class MatcherConfig:
     fuzzy_weight: float = 0.2
     programme_bonus: float = 10.0
     programme_penalty: float = 20.0
+    context_penalty: float = 100.0  # another programme's entry, when "it" points at the last one
     general_penalty: float = 5.0
     general_bonus: float = 4.0
     topic_bonus: float = 6.0
+    # In a follow-up the message is short, so a topic cue is most of what it says.
+    context_topic_bonus: float = 12.0
+    context_general_penalty: float = 10.0  # a general entry, when "it" points at the last programme
     typo_cutoff: float = 82.0
     fuzzy_shortlist: int = 10
     classifier_weight: float = 30.0
@@ -63,6 +67,15 @@ class MatcherConfig:
     # `common_rarity` it does not count against a match, from `rare_rarity` up it counts in full.
     common_rarity: float = 7.0
     rare_rarity: float = 12.0
+
+
+@dataclass(frozen=True)
+class DialogueContext:
+    """What the conversation was about: the slots a follow-up may leave out."""
+
+    programme: str | None = None  # the programme of the last answer about a programme
+    topic: str | None = None  # the topic of the last answer (cost, time, eligibility ...)
+    entry: FaqEntry | None = None  # the last answer itself
 
 
 @dataclass(frozen=True)
@@ -78,6 +91,7 @@ class MatchResult:
     programmes: frozenset[str] = frozenset()
     topics: frozenset[str] = frozenset()
     used_context: bool = False
+    carried_topic: str | None = None  # the topic kept from the last answer ("and the specialist one?")
 
     @property
     def best(self) -> Candidate | None:
@@ -145,6 +159,9 @@ class FaqMatcher:
             for topic, cues in knowledge.lexicon.topic_cues.items()
         }
         self._follow_up = tuple(self.normaliser.normalise(c) for c in knowledge.lexicon.follow_up_cues)
+        self._carry_over = frozenset(
+            word for w in knowledge.lexicon.carry_over_words for word in self.normaliser.tokens(w)
+        )
         self._build_index()
 
     # -- index -------------------------------------------------------------------------------
@@ -295,7 +312,16 @@ class FaqMatcher:
         )
 
     def is_follow_up(self, normalised: str, content: Sequence[str]) -> bool:
-        return len(content) <= 4 or any(contains_phrase(normalised, cue) for cue in self._follow_up)
+        return len(content) <= 4 or self.refers_back(normalised)
+
+    def refers_back(self, normalised: str) -> bool:
+        """Words such as "it" or "that one" that point at what was discussed last."""
+        return any(contains_phrase(normalised, cue) for cue in self._follow_up)
+
+    def only_carry_over(self, neutral_text: str) -> bool:
+        """True when nothing but words like "and", "what about", "the … one" is left once the
+        programme names are taken out: the message changes the programme and nothing else."""
+        return all(word in self._carry_over for word in neutral_text.split())
 
     # -- scoring -----------------------------------------------------------------------------
     def _unknown_weight(self, word: str) -> float:
@@ -333,27 +359,63 @@ class FaqMatcher:
         np.maximum.at(fuzzy_best, self._owners[rows], fuzzy.astype(np.float64) / 100.0)
         return 100.0 * (lexical + cfg.fuzzy_weight * fuzzy_best)
 
-    def match(self, text: str, context_programme: str | None = None) -> MatchResult:
+    def match(
+        self,
+        text: str,
+        context_programme: str | None = None,
+        context: DialogueContext | None = None,
+    ) -> MatchResult:
+        """Score `text` against every entry. `context` (or just `context_programme`) is what the
+        conversation was about, for follow-ups that leave the programme or the topic out."""
+        if context is None:
+            context = DialogueContext(programme=context_programme)
         normalised, content = self.analyse(text)
         if not content or not self._entries:
             return MatchResult("unknown")
-        cfg = self.config
         programmes, neutral_text = self._split_programmes(normalised)
         topics = self.topics_in(normalised)
+        only_a_programme = len(programmes) == 1 and not topics and self.only_carry_over(neutral_text)
+        if only_a_programme and context.topic is not None:  # "what about the specialist one?"
+            (programme,) = programmes
+            return self._carry_topic(programme, context.topic, context.entry)
+        referring = self.refers_back(normalised)
         used_context = (
-            not programmes and context_programme is not None and self.is_follow_up(normalised, content)
+            not programmes and context.programme is not None and self.is_follow_up(normalised, content)
         )
         focus = programmes or (
-            frozenset({context_programme}) if used_context and context_programme else frozenset()
+            frozenset({context.programme}) if used_context and context.programme else frozenset()
         )
+        adjusted = self._ranked(
+            content,
+            neutral_text,
+            focus,
+            programmes,
+            topics,
+            follow_up=used_context,
+            # "how long does it last?" right after a programme: "it" is that programme, not another.
+            strong_context=used_context and referring,
+        )
+        return self._decide(adjusted, programmes, topics, used_context)
 
-        scores = self._view_scores(self._full, content)
+    def _ranked(
+        self,
+        content: Sequence[str],
+        neutral_text: str,
+        focus: frozenset[str],
+        programmes: frozenset[str],
+        topics: frozenset[str],
+        follow_up: bool = False,
+        strong_context: bool = False,
+    ) -> list[Candidate]:
+        cfg = self.config
+        scores = self._view_scores(self._full, content) if content else np.zeros(len(self._entries))
         neutral = self.normaliser.content(neutral_text.split())
         if focus and neutral:
             # For the programme meant, compare what is asked with the programme names taken out.
             in_focus = np.array([e.programme in focus for e in self._entries])
             scores = np.where(in_focus, np.maximum(scores, self._view_scores(self._neutral, neutral)), scores)
-        scores = scores + cfg.classifier_weight * self._posterior(self.stems(content))
+        if content:
+            scores = scores + cfg.classifier_weight * self._posterior(self.stems(content))
 
         adjusted: list[Candidate] = []
         for entry, base in zip(self._entries, scores.tolist(), strict=True):
@@ -362,16 +424,39 @@ class FaqMatcher:
                 if entry.programme in focus:
                     score += cfg.programme_bonus
                 elif entry.programme is not None:
-                    score -= cfg.programme_penalty
+                    score -= cfg.context_penalty if strong_context else cfg.programme_penalty
+                elif strong_context:
+                    score -= cfg.context_general_penalty
                 elif programmes:  # named a programme, so a general entry is less likely
                     score -= cfg.general_penalty
             elif entry.programme is None:  # named none, so it is likelier about them all
                 score += cfg.general_bonus
             if topics and entry.topic in topics:
-                score += cfg.topic_bonus
+                score += cfg.context_topic_bonus if follow_up else cfg.topic_bonus
             adjusted.append(Candidate(entry, score))
-        adjusted.sort(key=lambda c: -c.score)
-        return self._decide(adjusted, programmes, topics, used_context)
+        adjusted.sort(key=lambda c: -c.score)  # stable: on a tie the entry written first wins
+        return adjusted
+
+    def _carry_topic(self, programme: str, topic: str, previous: FaqEntry | None) -> MatchResult:
+        """A follow-up naming only a programme asks the last question's topic about that programme:
+        of that programme's entries on the topic, the one closest to the last answer's question."""
+        on_topic = {e.id for e in self._entries if e.programme == programme and e.topic == topic}
+        programmes, topics = frozenset({programme}), frozenset({topic})
+        if not on_topic:
+            return MatchResult("unknown", (), programmes, topics, used_context=True, carried_topic=topic)
+        normalised = self.analyse(previous.question)[0] if previous is not None else ""
+        neutral_text = self.without_programmes(normalised)
+        neutral = self.normaliser.content(neutral_text.split())
+        ranked = [
+            c
+            for c in self._ranked(neutral, neutral_text, programmes, programmes, topics)
+            if c.entry.id in on_topic
+        ]
+        best, window = ranked[0], self.config.related_window
+        related = [c for c in ranked[1 : self.config.max_choices] if c.score >= best.score - window]
+        return MatchResult(
+            "answer", (best, *related), programmes, topics, used_context=True, carried_topic=topic
+        )
 
     def _decide(
         self,

@@ -37,7 +37,10 @@ class FlowState(BaseModel):
 class ConversationState(BaseModel):
     model_config = ConfigDict(extra="forbid")
     version: int = STATE_VERSION
+    # Slots a follow-up may leave out: the programme and the topic of the last answer, kept apart
+    # ("and the specialist one?" keeps the topic, "and how much is it?" keeps the programme).
     last_programme: str | None = None
+    last_topic: str | None = None
     last_faq: str | None = None
     last_question: str | None = None
     pending_question: str | None = None

@@ -113,6 +113,11 @@ class Texts(Frozen):
     choice_none: str
     feedback_up_label: str
     feedback_down_label: str
+    no_answer_on_topic: str = Field(
+        description="A follow-up asked the last topic about a programme the knowledge has nothing on "
+        "that topic for; {topic} and {programme} are filled in, then {hub_contact}"
+    )
+    topic_names: dict[Topic, str] = Field(description="How the bot names each topic in a sentence")
 
 
 class Lexicon(Frozen):
@@ -132,6 +137,11 @@ class Lexicon(Frozen):
     )
     follow_up_cues: tuple[str, ...] = Field(
         default=(), description="Words that point back at the programme last discussed (it, this, that ...)"
+    )
+    carry_over_words: tuple[str, ...] = Field(
+        default=(),
+        description="Words that, around a programme's name and nothing else, ask the last question "
+        "again about that programme ('what about the specialist one?', 'and for the embedding year?')",
     )
     greetings: tuple[str, ...] = ()
     thanks: tuple[str, ...] = ()
