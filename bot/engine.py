@@ -1,7 +1,8 @@
 """The conversation engine: `handle(inbound) -> replies`, the same for every front end.
 
 Order of decisions for each message: bad input → interruptions (help, cancel, restart) → the active
-flow's step → flow entry intents → greetings and thanks → FAQ → honest fallback.
+flow's step → flow entry intents → small talk (greetings, thanks, goodbyes, "ok") → FAQ → honest
+fallback ("outside what I cover" for plainly other subjects, else "ask your Maths Hub").
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from bot.intents import IntentPatterns
 from bot.messages import Choice, Inbound, Link, Reply
 from bot.normalise import clean_user_text, expands_beyond
 from bot.privacy import mask_personal
+from bot.smalltalk import SmallTalkReader
 from bot.state import ConversationState, SavedChoice, parse_state
 from bot.store.base import ConversationSlot, FeedbackRecord, PickRecord, Store, UnansweredRecord
 from knowledge.loader import Knowledge
@@ -87,11 +89,10 @@ class Engine:
         intents = {
             name: frozenset(norm(p) for p in phrases) for name, phrases in knowledge.lexicon.intents.items()
         }
-        greetings = frozenset(norm(g) for g in knowledge.lexicon.greetings)
-        thanks = frozenset(norm(t) for t in knowledge.lexicon.thanks)
+        small_talk = SmallTalkReader(knowledge.lexicon)
         patterns = IntentPatterns(knowledge.lexicon.intent_patterns)
         # One assignment of a tuple, so a message in flight never sees half-old, half-new knowledge.
-        self._live = (knowledge, matcher, intents, greetings, thanks, patterns)
+        self._live = (knowledge, matcher, intents, small_talk, patterns)
 
     @property
     def knowledge(self) -> Knowledge:
@@ -174,7 +175,7 @@ class Engine:
 
     # -- decisions -----------------------------------------------------------------------------
     async def _decide(self, turn: _Turn) -> None:
-        _, _, intents, greetings, thanks, patterns = self._live
+        _, _, intents, small_talk, patterns = self._live
         texts = self.knowledge.texts
         intent = next((name for name, phrases in intents.items() if turn.normalised in phrases), None)
         if turn.action is not None:
@@ -225,11 +226,14 @@ class Engine:
         if intent == "fit":
             await self._start_intent(turn, intent)
             return
-        if turn.normalised in greetings:
-            turn.replies.append(Reply(texts.greeting, choices=self._menu()))
-            return
-        if turn.normalised in thanks:
-            turn.replies.append(Reply(texts.you_are_welcome))
+        chat = small_talk.small_talk(turn.text)
+        if chat is not None:
+            turn.outcome = f"small_talk:{chat}"
+            if chat == "greeting":
+                turn.replies.append(Reply(texts.greeting, choices=self._menu()))
+            else:
+                reply = {"thanks": texts.you_are_welcome, "goodbye": texts.goodbye}
+                turn.replies.append(Reply(reply.get(chat, texts.acknowledged)))
             return
         self._answer_question(turn)
 
@@ -386,6 +390,8 @@ class Engine:
             self._disambiguate(turn, result)
         elif result.carried_topic is not None and len(result.programmes) == 1:
             self._nothing_on_topic(turn, next(iter(result.programmes)), result.carried_topic)
+        elif self._live[3].off_topic(turn.text) and not self.matcher.programmes_in(turn.normalised):
+            self._off_topic(turn)
         else:
             self._fallback(turn)
 
@@ -447,6 +453,15 @@ class Engine:
             Reply(
                 texts.fallback.format(hub_contact=texts.hub_contact), choices=tuple(choices), kind="fallback"
             )
+        )
+
+    def _off_topic(self, turn: _Turn) -> None:
+        """Plainly about something else (the weather, a PGCE): say so, with no Maths Hub to ask."""
+        self._log_unanswered(turn, turn.text)  # still logged: authors see it if the word list misfires
+        turn.outcome = "off_topic"
+        texts = self.knowledge.texts
+        turn.replies.append(
+            Reply(texts.off_topic, choices=(Choice(texts.menu_help, "menu:help"),), kind="fallback")
         )
 
     def _nothing_on_topic(self, turn: _Turn, programme_id: str, topic: str) -> None:

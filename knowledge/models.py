@@ -113,6 +113,9 @@ class Texts(Frozen):
     choice_none: str
     feedback_up_label: str
     feedback_down_label: str
+    goodbye: str
+    acknowledged: str = Field(description="The reply to a bare 'ok' or 'cool'")
+    off_topic: str = Field(description="A question plainly about something else: no Maths Hub offer")
     no_answer_on_topic: str = Field(
         description="A follow-up asked the last topic about a programme the knowledge has nothing on "
         "that topic for; {topic} and {programme} are filled in, then {hub_contact}"
@@ -145,6 +148,20 @@ class Lexicon(Frozen):
     )
     greetings: tuple[str, ...] = ()
     thanks: tuple[str, ...] = ()
+    goodbyes: tuple[str, ...] = Field(default=(), description="'bye', 'that's all', 'nothing else'")
+    acknowledgements: tuple[str, ...] = Field(default=(), description="'ok', 'cool', 'lol', 'great'")
+    small_talk_fillers: tuple[str, ...] = Field(
+        default=(),
+        description="Words that may come with small talk but are none on their own ('no', 'so', 'mate')",
+    )
+    off_topic_words: tuple[str, ...] = Field(
+        default=(),
+        description="Words of plainly other subjects (weather, football, PGCE, history): an unanswered "
+        "question using one, and none of `in_domain_words`, is outside what the bot covers",
+    )
+    in_domain_words: tuple[str, ...] = Field(
+        default=(), description="Words that keep a question in the bot's domain (maths, mastery, hub ...)"
+    )
     intents: dict[str, tuple[str, ...]] = Field(
         default_factory=dict, description="Phrases that start a flow or command, keyed by intent name"
     )

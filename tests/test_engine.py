@@ -129,18 +129,89 @@ async def test_none_of_these_asks_to_rephrase_and_logs(engine: Engine, memory_st
     assert [r.question for r in await memory_store.unanswered()] == ["is it free?"]
 
 
-async def test_out_of_scope_gets_honest_fallback_and_is_logged(
+async def test_in_domain_question_without_an_answer_gets_the_hub_fallback_and_is_logged(
     engine: Engine, memory_store: SqlStore
 ) -> None:
     chat = Conversation(engine)
-    replies = await chat.say("What's the weather like in Leeds tomorrow?")
+    replies = await chat.say("Does the work group run on Saturdays in Leeds?")
     assert replies[0].kind == "fallback"
     assert "don't know" in replies[0].text
     assert "maths-hubs" in replies[0].text
     assert "menu:contact" in chat.choice_values()
-    await Conversation(engine).say("what's the weather like in leeds tomorrow")
+    await Conversation(engine).say("does the work group run on saturdays in leeds")
     rows = await memory_store.unanswered()
     assert rows[0].count == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What's the weather like in Leeds tomorrow?",
+        "who won the football last night",
+        "can I get a refund on my PGCE fees?",
+        "any good resources for teaching GCSE history?",
+        "recipe for a quick lasagne?",
+    ],
+)
+async def test_plainly_off_topic_is_said_honestly_without_sending_them_to_a_hub(
+    engine: Engine, small_knowledge: Knowledge, text: str
+) -> None:
+    chat = Conversation(engine)
+    replies = await chat.say(text)
+    assert [r.kind for r in replies] == ["fallback"]
+    assert replies[0].text == small_knowledge.texts.off_topic
+    assert "maths-hubs" not in replies[0].text
+    assert "menu:contact" not in chat.choice_values()
+
+
+async def test_another_subject_alongside_the_programmes_is_not_off_topic(
+    engine: Engine, small_knowledge: Knowledge
+) -> None:
+    # A word of another subject does not make a question about the programmes off-topic.
+    chat = Conversation(engine)
+    await chat.say("can science teachers come to the maths hub work group in the evening?")
+    assert chat.last[0].text != small_knowledge.texts.off_topic
+    await chat.say("is the development work group free for our history department?")
+    assert chat.answered() == "dwg-cost"
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("ok", "acknowledged"),
+        ("lol ok", "acknowledged"),
+        ("Cool!", "acknowledged"),
+        ("cheers", "you_are_welcome"),
+        ("lol ok thanks", "you_are_welcome"),
+        ("great, ta", "you_are_welcome"),
+        ("brilliant thank you 👍", "you_are_welcome"),
+        ("thanks so much for your help!", "you_are_welcome"),
+        ("bye", "goodbye"),
+        ("that's all", "goodbye"),
+        ("no that's everything", "goodbye"),
+        ("ok thanks, bye!", "goodbye"),
+        ("good morning", "greeting"),
+    ],
+)
+async def test_small_talk_gets_a_reply_in_kind(
+    engine: Engine, small_knowledge: Knowledge, memory_store: SqlStore, text: str, kind: str
+) -> None:
+    chat = Conversation(engine)
+    await chat.say("is the dwg free?")
+    replies = await chat.say(text)
+    assert replies[0].text == getattr(small_knowledge.texts, kind)
+    assert all(r.kind == "message" for r in replies)
+    assert await memory_store.unanswered() == []
+
+
+async def test_small_talk_words_around_a_question_leave_it_a_question(
+    engine: Engine, small_knowledge: Knowledge
+) -> None:
+    chat = Conversation(engine)
+    await chat.say("ok thanks, and how long is the development work group?")
+    assert chat.answered() == "dwg-time"
+    await chat.say("no")  # on its own a filler is not small talk: "no" is not goodbye
+    assert chat.last[0].text != small_knowledge.texts.goodbye
 
 
 async def test_unanswered_questions_are_stored_without_personal_data(
@@ -212,12 +283,6 @@ async def test_corrupt_or_old_state_resets_politely(engine: Engine, memory_store
         replies = await engine.handle(Inbound(key=key, text="is the dwg free"))
         assert "lost track" in replies[0].text
         assert any(r.faq_id == "dwg-cost" for r in replies)
-
-
-async def test_thanks(engine: Engine) -> None:
-    chat = Conversation(engine)
-    await chat.say("thanks!")
-    assert "welcome" in chat.text()
 
 
 async def test_contact_without_enquiry_flow_points_to_hub(engine: Engine) -> None:
