@@ -207,6 +207,16 @@
     return li;
   }
 
+  function flowStep(group) {
+    return Array.from(group.querySelectorAll("button")).some((b) => b.dataset.value.startsWith("flow:"));
+  }
+
+  function retire() {
+    // A new turn: an interview's or enquiry's earlier options are spent (as a reload shows them);
+    // menus, "did you mean" and thumbs work whenever they are pressed, so they stay.
+    for (const g of log.querySelectorAll(".choices")) if (flowStep(g)) settle(g, g.querySelector(".picked"));
+  }
+
   function settle(group, picked) {
     for (const b of group.querySelectorAll("button")) b.disabled = true;
     if (picked) picked.classList.add("picked");
@@ -279,6 +289,7 @@
     const mine = generation;
     send.disabled = true;
     status.textContent = "Thinking…";
+    if (!panel) retire();
     const first = echo ? addUser(echo) : null;
     if (first) reveal(first, first);
     try {
@@ -391,9 +402,11 @@
     let openDetails = null;
     for (const m of messages) {
       if (m.role === "user") {
-        for (const li of latest) for (const g of li.querySelectorAll(".choices")) {
-          settle(g, Array.from(g.querySelectorAll("button")).find((b) => b.dataset.value === m.action));
-        }
+        // The button pressed is the latest live one with that value, whichever message offered it.
+        const live = Array.from(log.querySelectorAll(".choices button:enabled"));
+        const picked = m.action ? live.reverse().find((b) => b.dataset.value === m.action) : null;
+        if (picked) settle(picked.closest(".choices"), picked);
+        for (const li of latest) for (const g of li.querySelectorAll(".choices")) if (flowStep(g)) settle(g, null);
         latest = [];
         openDetails = null;
         if (m.action && m.action.startsWith(DETAILS_PREFIX)) {
@@ -409,9 +422,6 @@
         log.appendChild(li);
         latest.push(li);
       }
-    }
-    for (const g of log.querySelectorAll(".choices")) {
-      if (!latest.some((li) => li.contains(g))) settle(g, g.querySelector(".picked"));
     }
     region.scrollTop = region.scrollHeight;
     region.removeAttribute("aria-busy");
