@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Protocol, cast, runtime_checkable
 
 from bot.clock import local_date
+from bot.compose import Composer
 from bot.faq import Candidate, DialogueContext, FaqMatcher, MatcherConfig, MatchResult, answer_text
 from bot.flows import ActsAfterwards, Flow, FlowContext, FlowResult, Restarts
 from bot.intents import IntentPatterns
@@ -91,8 +92,9 @@ class Engine:
         }
         small_talk = SmallTalkReader(knowledge.lexicon)
         patterns = IntentPatterns(knowledge.lexicon.intent_patterns)
+        composer = Composer(knowledge.lexicon)
         # One assignment of a tuple, so a message in flight never sees half-old, half-new knowledge.
-        self._live = (knowledge, matcher, intents, small_talk, patterns)
+        self._live = (knowledge, matcher, intents, small_talk, patterns, composer)
 
     @property
     def knowledge(self) -> Knowledge:
@@ -175,7 +177,7 @@ class Engine:
 
     # -- decisions -----------------------------------------------------------------------------
     async def _decide(self, turn: _Turn) -> None:
-        _, _, intents, small_talk, patterns = self._live
+        _, _, intents, small_talk, patterns, _ = self._live
         texts = self.knowledge.texts
         intent = next((name for name, phrases in intents.items() if turn.normalised in phrases), None)
         if turn.action is not None:
@@ -374,15 +376,19 @@ class Engine:
         turn.replies.append(Reply(texts.unknown_action, choices=self._menu()))
 
     # -- FAQ -----------------------------------------------------------------------------------
-    def _answer_question(self, turn: _Turn) -> None:
+    def _dialogue_context(self, turn: _Turn) -> DialogueContext:
         state = turn.state
-        context = DialogueContext(
+        return DialogueContext(
             programme=state.last_programme,
             topic=state.last_topic,
             entry=self.knowledge.faq_by_id.get(state.last_faq or ""),
         )
-        result = self.matcher.match(turn.text, context=context)
+
+    def _answer_question(self, turn: _Turn) -> None:
+        result = self.matcher.match(turn.text, context=self._dialogue_context(turn))
         turn.state.last_question = turn.text
+        if self._compare(turn, result) or self._answer_parts(turn, result):
+            return
         if result.outcome == "answer" and result.best is not None:
             self._reply_with_answer(turn, result.best.entry, result)
             self._offer_related(turn, result)
@@ -395,12 +401,89 @@ class Engine:
         else:
             self._fallback(turn)
 
+    def _compare(self, turn: _Turn, whole: MatchResult) -> bool:
+        """Two or more programmes and a comparison word: their entries on each aspect side by side
+        (the aspects the message names, else all), after the answer to the message as a whole when
+        there is one (such as a general entry written about that very comparison)."""
+        composer = self._live[5]
+        normalised = self.matcher.analyse(turn.text)[0]
+        programmes = self.matcher.programmes_in_order(normalised)
+        if len(programmes) < 2 or not composer.is_comparison(turn.text):
+            return False
+        knowledge, texts = self.knowledge, self.knowledge.texts
+        asked = self.matcher.topics_in(normalised) & composer.aspects.keys()
+        aspects = [t for t in composer.aspects if not asked or t in asked]
+        sides: list[Reply] = []
+        for topic in aspects:
+            parts, links, ids = [], [], []
+            for programme_id in programmes:
+                name = knowledge.programmes[programme_id].short_name
+                ranked = self.matcher.on_topic(programme_id, topic, composer.aspects[topic])
+                if not ranked:
+                    parts.append(f"{name}: {texts.comparison_missing}")
+                    continue
+                entry = ranked[0].entry
+                ids.append(entry.id)
+                parts.append(f"{name}: {answer_text(entry, turn.today)}")
+                link = self._source_link(entry)
+                if link is not None and link not in links:
+                    links.append(link)
+            if ids:
+                heading = texts.topic_headings.get(topic, topic)
+                sides.append(
+                    Reply(
+                        "\n\n".join([heading, *parts]),
+                        links=tuple(links),
+                        kind="answer",
+                        data={"topic": topic, "faq_ids": " ".join(ids)},
+                    )
+                )
+        if not sides:
+            return False
+        if whole.outcome == "answer" and whole.best is not None:
+            self._reply_with_answer(turn, whole.best.entry, whole)
+        names = " and ".join(knowledge.programmes[p].short_name for p in programmes)
+        turn.replies.append(Reply(texts.comparison_intro.format(programmes=names)))
+        turn.replies.extend(sides)
+        turn.outcome = "comparison"
+        turn.state.last_topic = aspects[0] if len(aspects) == 1 else None
+        return True
+
+    def _answer_parts(self, turn: _Turn, whole: MatchResult) -> bool:
+        """A message asking two or three things ("is the dwg free and can an ECT join it?"): each
+        part answered with its own source, when every part has a clear answer of its own. A part
+        that names no programme is read in the light of the part before ("it")."""
+        clauses = self._live[5].clauses(turn.text)
+        if len(clauses) < 2:
+            return False
+        context = self._dialogue_context(turn)
+        entries: list[tuple[FaqEntry, MatchResult]] = []
+        for clause in clauses:
+            part = self.matcher.match(clause, context=context)
+            if part.outcome != "answer" or part.best is None:
+                return False
+            entry = part.best.entry
+            if any(entry.id == seen.id for seen, _ in entries):
+                return False
+            entries.append((entry, part))
+            context = DialogueContext(
+                programme=entry.programme or context.programme, topic=entry.topic, entry=entry
+            )
+        for entry, part in entries:
+            self._reply_with_answer(turn, entry, part)
+        turn.outcome = "answer:parts"
+        return True
+
+    def _source_link(self, entry: FaqEntry) -> Link | None:
+        source = self.knowledge.sources[entry.sources[0]]
+        url = self.knowledge.link_for(entry)
+        label = f"{self.knowledge.texts.source_label}: {source.publisher} – {source.title}"
+        return Link(label, url) if url else None
+
     def _reply_with_answer(self, turn: _Turn, entry: FaqEntry, result: MatchResult | None = None) -> None:
-        knowledge = self.knowledge
-        texts = knowledge.texts
-        source = knowledge.sources[entry.sources[0]]
-        url = knowledge.link_for(entry)
-        links = (Link(f"{texts.source_label}: {source.publisher} – {source.title}", url),) if url else ()
+        texts = self.knowledge.texts
+        link = self._source_link(entry)
+        links = (link,) if link is not None else ()
         turn.state.last_faq = entry.id
         turn.state.last_topic = entry.topic
         if entry.programme is not None:

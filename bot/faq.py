@@ -300,6 +300,17 @@ class FaqMatcher:
                 remaining = remaining.replace(needle, " | ")
         return frozenset(found), " ".join(remaining.replace("|", " ").split())
 
+    def programmes_in_order(self, normalised: str) -> list[str]:
+        """The programmes a text names, in the order it names them."""
+        first: dict[str, int] = {}
+        remaining = f" {normalised} "
+        for alias, programme_id in self._aliases:
+            at = remaining.find(f" {alias} ")
+            if at >= 0:
+                first[programme_id] = min(at, first.get(programme_id, at))
+                remaining = remaining.replace(f" {alias} ", " | ")
+        return sorted(first, key=first.__getitem__)
+
     def programmes_in(self, normalised: str) -> frozenset[str]:
         return self._split_programmes(normalised)[0]
 
@@ -440,23 +451,27 @@ class FaqMatcher:
     def _carry_topic(self, programme: str, topic: str, previous: FaqEntry | None) -> MatchResult:
         """A follow-up naming only a programme asks the last question's topic about that programme:
         of that programme's entries on the topic, the one closest to the last answer's question."""
-        on_topic = {e.id for e in self._entries if e.programme == programme and e.topic == topic}
         programmes, topics = frozenset({programme}), frozenset({topic})
-        if not on_topic:
+        ranked = self.on_topic(programme, topic, previous.question if previous is not None else "")
+        if not ranked:
             return MatchResult("unknown", (), programmes, topics, used_context=True, carried_topic=topic)
-        normalised = self.analyse(previous.question)[0] if previous is not None else ""
-        neutral_text = self.without_programmes(normalised)
-        neutral = self.normaliser.content(neutral_text.split())
-        ranked = [
-            c
-            for c in self._ranked(neutral, neutral_text, programmes, programmes, topics)
-            if c.entry.id in on_topic
-        ]
         best, window = ranked[0], self.config.related_window
         related = [c for c in ranked[1 : self.config.max_choices] if c.score >= best.score - window]
         return MatchResult(
             "answer", (best, *related), programmes, topics, used_context=True, carried_topic=topic
         )
+
+    def on_topic(self, programme: str, topic: str, wording: str) -> list[Candidate]:
+        """A programme's entries on a topic, the closest to `wording` first (programme names in it
+        are ignored; with nothing to go on, the entry written first wins). Empty when it has none."""
+        on_topic = {e.id for e in self._entries if e.programme == programme and e.topic == topic}
+        if not on_topic:
+            return []
+        neutral_text = self.without_programmes(self.analyse(wording)[0])
+        neutral = self.normaliser.content(neutral_text.split())
+        focus = frozenset({programme})
+        ranked = self._ranked(neutral, neutral_text, focus, focus, frozenset({topic}))
+        return [c for c in ranked if c.entry.id in on_topic]
 
     def _decide(
         self,

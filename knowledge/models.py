@@ -121,6 +121,9 @@ class Texts(Frozen):
         "that topic for; {topic} and {programme} are filled in, then {hub_contact}"
     )
     topic_names: dict[Topic, str] = Field(description="How the bot names each topic in a sentence")
+    comparison_intro: str = Field(description="Before programmes side by side; {programmes} is filled in")
+    comparison_missing: str = Field(description="In a comparison, for a programme with nothing on a topic")
+    topic_headings: dict[Topic, str] = Field(description="A topic as a heading, in comparisons")
 
 
 class Lexicon(Frozen):
@@ -145,6 +148,20 @@ class Lexicon(Frozen):
         default=(),
         description="Words that, around a programme's name and nothing else, ask the last question "
         "again about that programme ('what about the specialist one?', 'and for the embedding year?')",
+    )
+    clause_joins: tuple[str, ...] = Field(
+        default=(), description="Words joining two questions in one message ('and', 'also')"
+    )
+    clause_openers: tuple[str, ...] = Field(
+        default=(), description="Words that start a question ('can', 'is', 'how'): a join before one splits"
+    )
+    comparison_cues: tuple[str, ...] = Field(
+        default=(), description="Words that, with two programmes named, ask to compare them"
+    )
+    comparison_aspects: dict[Topic, str] = Field(
+        default_factory=dict,
+        description="Topics a comparison covers, in order, each with a wording that picks a programme's "
+        "entry on that topic",
     )
     greetings: tuple[str, ...] = ()
     thanks: tuple[str, ...] = ()

@@ -83,7 +83,7 @@ async def test_ambiguous_question_offers_choices_and_pick_answers(engine: Engine
 
 async def test_a_close_runner_up_is_offered_after_the_answer(engine: Engine, memory_store: SqlStore) -> None:
     chat = Conversation(engine)
-    replies = await chat.say("the specialist programme - free? how long?")
+    replies = await chat.say("the specialist programme - free, how long")
     assert chat.answered() == "specialist-time"
     related = [r for r in replies if r.kind == "related"]
     assert [c.value for c in related[0].choices] == ["faq:specialist-cost"]
@@ -91,6 +91,12 @@ async def test_a_close_runner_up_is_offered_after_the_answer(engine: Engine, mem
     assert chat.answered() == "specialist-cost"
     signals = await memory_store.signals()
     assert [(s.kind, s.faq_id) for s in signals] == [("pick", "specialist-cost")]
+
+
+async def test_two_questions_in_one_message_get_two_answers(engine: Engine) -> None:
+    chat = Conversation(engine)
+    replies = await chat.say("the specialist programme - free? how long?")
+    assert [r.faq_id for r in replies if r.kind == "answer"] == ["specialist-cost", "specialist-time"]
 
 
 async def test_a_clear_answer_offers_no_related_questions(engine: Engine) -> None:
