@@ -93,6 +93,9 @@ class Engine:
         small_talk = SmallTalkReader(knowledge.lexicon)
         patterns = IntentPatterns(knowledge.lexicon.intent_patterns)
         composer = Composer(knowledge.lexicon)
+        for programme_id in knowledge.programmes:  # comparisons read these: found now, not mid-message
+            for topic, wording in composer.aspects.items():
+                matcher.on_topic(programme_id, topic, wording)
         # One assignment of a tuple, so a message in flight never sees half-old, half-new knowledge.
         self._live = (knowledge, matcher, intents, small_talk, patterns, composer)
 
@@ -406,6 +409,8 @@ class Engine:
         (the aspects the message names, else all), after the answer to the message as a whole when
         there is one (such as a general entry written about that very comparison)."""
         composer = self._live[5]
+        if len(whole.programmes) < 2:  # the cheap test first: most messages name one or none
+            return False
         normalised = self.matcher.analyse(turn.text)[0]
         programmes = self.matcher.programmes_in_order(normalised)
         if len(programmes) < 2 or not composer.is_comparison(turn.text):

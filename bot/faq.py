@@ -107,6 +107,7 @@ class MatchResult:
 # can cost the event loop, whatever it contains.
 MAX_TOKENS = 200
 MAX_CORRECTIONS = 30
+ON_TOPIC_CACHE_SIZE = 10_000  # far more than entries x programmes x topics
 
 
 @functools.cache
@@ -152,6 +153,7 @@ class FaqMatcher:
         self.normaliser = Normaliser(knowledge.lexicon)
         self._stemmer = snowballstemmer.stemmer("english")
         self._stem_cache: dict[str, str] = {}
+        self._on_topic_cache: dict[tuple[str, str, str], list[Candidate]] = {}
         self._entries: Sequence[FaqEntry] = knowledge.faq
         self._aliases = self._programme_aliases()
         self._cues = {
@@ -463,7 +465,19 @@ class FaqMatcher:
 
     def on_topic(self, programme: str, topic: str, wording: str) -> list[Candidate]:
         """A programme's entries on a topic, the closest to `wording` first (programme names in it
-        are ignored; with nothing to go on, the entry written first wins). Empty when it has none."""
+        are ignored; with nothing to go on, the entry written first wins). Empty when it has none.
+
+        The wordings come from the knowledge (an entry's question, a comparison aspect), so the
+        answers are kept: a comparison asks for ten of them at once."""
+        key = (programme, topic, wording)
+        cached = self._on_topic_cache.get(key)
+        if cached is None:
+            cached = self._on_topic(programme, topic, wording)
+            if len(self._on_topic_cache) < ON_TOPIC_CACHE_SIZE:
+                self._on_topic_cache[key] = cached
+        return list(cached)
+
+    def _on_topic(self, programme: str, topic: str, wording: str) -> list[Candidate]:
         on_topic = {e.id for e in self._entries if e.programme == programme and e.topic == topic}
         if not on_topic:
             return []
