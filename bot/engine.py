@@ -231,6 +231,12 @@ class Engine:
         if intent == "fit":
             await self._start_intent(turn, intent)
             return
+        if intent == "rephrase":  # "that's not what I asked": the last question went unanswered
+            if turn.state.last_question:
+                self._log_unanswered(turn, turn.state.last_question)
+            turn.outcome = "rephrase"
+            turn.replies.append(Reply(texts.rephrase, choices=(Choice(texts.menu_contact, "menu:contact"),)))
+            return
         chat = small_talk.small_talk(turn.text)
         if chat is not None:
             turn.outcome = f"small_talk:{chat}"
@@ -409,10 +415,15 @@ class Engine:
         (the aspects the message names, else all), after the answer to the message as a whole when
         there is one (such as a general entry written about that very comparison)."""
         composer = self._live[5]
-        if len(whole.programmes) < 2:  # the cheap test first: most messages name one or none
+        last = turn.state.last_programme
+        named = whole.programmes
+        # The cheap test first, as most messages name one programme or none; "it" can be the second.
+        if len(named) < 2 and (len(named) != 1 or last is None or last in named):
             return False
         normalised = self.matcher.analyse(turn.text)[0]
         programmes = self.matcher.programmes_in_order(normalised)
+        if len(programmes) == 1 and last is not None and self.matcher.refers_back(normalised):
+            programmes = [last, *programmes]  # "how is it different from the specialist programme?"
         if len(programmes) < 2 or not composer.is_comparison(turn.text):
             return False
         knowledge, texts = self.knowledge, self.knowledge.texts

@@ -63,6 +63,13 @@ async def test_any_two_programmes_compare_without_an_entry_written_for_the_pair(
         ]
 
 
+async def test_it_in_a_comparison_is_the_programme_discussed_last(engine: Engine) -> None:
+    chat = Conversation(engine)
+    await chat.say("tell me about the embedding year")
+    replies = await chat.say("how is it different from the specialist programme?")
+    assert _sides(replies)["cost"] == ["eys-cost", "specialist-cost"]
+
+
 async def test_a_comparison_of_one_aspect_gives_only_that_aspect(engine: Engine) -> None:
     replies = await Conversation(engine).say("is the dwg or the specialist programme cheaper?")
     assert _sides(replies) == {"cost": ["dwg-cost", "specialist-cost"]}

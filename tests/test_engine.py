@@ -220,6 +220,18 @@ async def test_small_talk_words_around_a_question_leave_it_a_question(
     assert chat.last[0].text != small_knowledge.texts.goodbye
 
 
+async def test_not_what_i_asked_logs_the_question_and_asks_to_rephrase(
+    engine: Engine, small_knowledge: Knowledge, memory_store: SqlStore
+) -> None:
+    chat = Conversation(engine)
+    await chat.say("what do mastery advocates do?")
+    assert chat.answered() == "mastery-advocates"
+    await chat.say("thanks but that's not what I asked")
+    assert chat.answered() is None
+    assert chat.last[0].text == small_knowledge.texts.rephrase
+    assert [r.question for r in await memory_store.unanswered()] == ["what do mastery advocates do?"]
+
+
 async def test_unanswered_questions_are_stored_without_personal_data(
     engine: Engine, memory_store: SqlStore
 ) -> None:
