@@ -472,6 +472,7 @@ class OutboxWorker:
         retention: dt.timedelta | None = None,
         draft_expiry: dt.timedelta | None = None,
         learning_retention: dt.timedelta | None = None,
+        transcript_retention: dt.timedelta | None = None,
         alert: Callable[[Ticket, str, str], Awaitable[None]] | None = None,
         name: str | None = None,
     ) -> None:
@@ -486,6 +487,7 @@ class OutboxWorker:
         self.draft_expiry = draft_expiry
         self.alert = alert
         self.learning_retention = learning_retention
+        self.transcript_retention = transcript_retention
         self.name = name or f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._next_housekeeping: dt.datetime | None = None
 
@@ -532,6 +534,8 @@ class OutboxWorker:
             await self.tickets.discard_enquiry_drafts(self.draft_expiry)
         if self.learning_retention is not None:
             await self.tickets.purge_learning(self.learning_retention)
+        if self.transcript_retention is not None:
+            await self.tickets.purge_transcripts(self.transcript_retention)
 
     async def _deliver(self, claimed: ClaimedJob) -> None:
         job, ticket = claimed.job, claimed.ticket
@@ -613,6 +617,9 @@ def build_worker(
         "draft_expiry": dt.timedelta(hours=settings.enquiry_draft_hours),
         "learning_retention": dt.timedelta(days=settings.learning_retention_days)
         if settings.learning_retention_days
+        else None,
+        "transcript_retention": dt.timedelta(days=settings.transcript_retention_days)
+        if settings.transcript_retention_days
         else None,
         "alert": DeadLetterAlert(settings, count_dead_letter),
     }

@@ -138,6 +138,11 @@ class Settings(BaseSettings):
         default=365, ge=0, description="Delivered tickets older than this are purged; 0 keeps them"
     )
     enquiry_draft_hours: float = Field(default=24.0, gt=0, description="Unfinished enquiries expire")
+    transcript_retention_days: int = Field(
+        default=30,
+        ge=0,
+        description="Web chat transcripts (for restoring a page) older than this go; 0 keeps",
+    )
     learning_retention_days: int = Field(
         default=365, ge=0, description="Unanswered questions, feedback and picks older than this go; 0 keeps"
     )

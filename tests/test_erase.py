@@ -23,6 +23,7 @@ from bot.messages import ConversationKey
 from bot.outbox import EmailChannel, OutboxWorker
 from bot.privacy import has_placeholder, mask_personal
 from bot.settings import Settings
+from bot.store.base import TranscriptEntry
 from bot.store.sql import SqlStore
 from bot.store.tickets import DeliveryTarget, NewTicket, TicketStore
 from knowledge.loader import Knowledge, load_knowledge
@@ -348,3 +349,18 @@ def test_redaction_hides_names_and_identifiers_before_anything_is_stored(
 )
 def test_redaction_leaves_ordinary_questions_alone(text: str) -> None:
     assert mask_personal(text) == text
+
+
+async def test_web_transcripts_are_purged_after_their_retention(
+    store: SqlStore, knowledge: Knowledge, clock: ManualClock
+) -> None:
+    old, recent = ConversationKey("web", "", "a", "c-old"), ConversationKey("web", "", "a", "c-new")
+    await store.add_transcript(old, [TranscriptEntry("user", {"text": "my name is Ada"})])
+    clock.advance(days=31)
+    await store.add_transcript(recent, [TranscriptEntry("user", {"text": "is it free?"})])
+    worker = OutboxWorker(
+        TicketStore(store), {}, lambda: knowledge, transcript_retention=dt.timedelta(days=30)
+    )
+    await worker.housekeeping()
+    assert await store.transcript(old) == []
+    assert [e.body for e in await store.transcript(recent)] == [{"text": "is it free?"}]

@@ -140,7 +140,7 @@ class TranscriptRow(Base):
     user_ref: Mapped[str] = mapped_column(String(300), index=True)
     role: Mapped[str] = mapped_column(String(8))  # user | bot
     body: Mapped[dict[str, Any]] = mapped_column(JSON)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
 
     __table_args__ = (Index("ix_transcripts_key_id", "key", "id"),)
 

@@ -445,6 +445,17 @@ class SqlStore:
             log.info("learning_records_purged", extra={"count": gone})
         return gone
 
+    async def purge_transcripts(self, age: dt.timedelta) -> int:
+        """Delete web transcript messages older than `age`: a reload restores recent conversations
+        only, and what people typed (names, emails in an enquiry) is not kept for ever."""
+        cutoff = self.clock.now() - age
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(delete(TranscriptRow).where(TranscriptRow.created_at < cutoff))
+        gone = int(getattr(result, "rowcount", 0) or 0)
+        if gone:
+            log.info("transcripts_purged", extra={"count": gone})
+        return gone
+
     async def claim_event(self, source: str, event_id: str) -> bool:
         async with self._sessions() as session, session.begin():
             return await self.claim_event_in(session, source, event_id)

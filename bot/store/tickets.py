@@ -514,6 +514,10 @@ class TicketStore:
         """The learning tables' retention (unanswered, feedback, picks): see SqlStore.purge_learning."""
         return await self._store.purge_learning(age)
 
+    async def purge_transcripts(self, age: dt.timedelta) -> int:
+        """The web transcripts' retention: see SqlStore.purge_transcripts."""
+        return await self._store.purge_transcripts(age)
+
     async def discard_enquiry_drafts(self, age: dt.timedelta) -> int:
         """Clear unfinished enquiries (names, emails so far) from conversations idle for more than `age`."""
         older_than = self.clock.now() - age

@@ -30,10 +30,12 @@ def upgrade() -> None:
     with op.batch_alter_table("transcripts", schema=None) as batch_op:
         batch_op.create_index("ix_transcripts_key_id", ["key", "id"], unique=False)
         batch_op.create_index(batch_op.f("ix_transcripts_user_ref"), ["user_ref"], unique=False)
+        batch_op.create_index(batch_op.f("ix_transcripts_created_at"), ["created_at"], unique=False)
 
 
 def downgrade() -> None:
     with op.batch_alter_table("transcripts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_transcripts_created_at"))
         batch_op.drop_index(batch_op.f("ix_transcripts_user_ref"))
         batch_op.drop_index("ix_transcripts_key_id")
     op.drop_table("transcripts")
