@@ -456,7 +456,7 @@ class Engine:
                 )
         if not sides:
             return False
-        if whole.outcome == "answer" and whole.best is not None:
+        if whole.outcome == "answer" and whole.best is not None and self._about(whole.best.entry, programmes):
             self._reply_with_answer(turn, whole.best.entry, whole)
         names = " and ".join(knowledge.programmes[p].short_name for p in programmes)
         turn.replies.append(Reply(texts.comparison_intro.format(programmes=names)))
@@ -464,6 +464,15 @@ class Engine:
         turn.outcome = "comparison"
         turn.state.last_topic = aspects[0] if len(aspects) == 1 else None
         return True
+
+    def _about(self, entry: FaqEntry, programmes: Sequence[str]) -> bool:
+        """Whether an entry speaks to a comparison of `programmes`: it is about one of them, or, a
+        general entry, its question names them all (a Work Group vs Specialist entry says nothing
+        about Embedding Year Support)."""
+        if entry.programme is not None:
+            return entry.programme in programmes
+        named = self.matcher.programmes_in(self.matcher.analyse(entry.question)[0])
+        return set(programmes) <= named
 
     def _answer_parts(self, turn: _Turn, whole: MatchResult) -> bool:
         """A message asking two or three things ("is the dwg free and can an ECT join it?"): each

@@ -63,6 +63,14 @@ async def test_any_two_programmes_compare_without_an_entry_written_for_the_pair(
         ]
 
 
+async def test_an_entry_written_about_another_pair_is_not_given(engine: Engine) -> None:
+    # The general Work Group vs Specialist Programme entry says nothing about Embedding Year Support.
+    chat = Conversation(engine)
+    replies = await chat.say("What's the difference between the DWG and the embedding year?")
+    assert chat.answered() != "general-workgroup-vs-specialist"
+    assert _sides(replies)["cost"] == ["dwg-cost", "eys-cost"]
+
+
 async def test_it_in_a_comparison_is_the_programme_discussed_last(engine: Engine) -> None:
     chat = Conversation(engine)
     await chat.say("tell me about the embedding year")
