@@ -1,8 +1,10 @@
 """The conversation engine: `handle(inbound) -> replies`, the same for every front end.
 
 Order of decisions for each message: bad input → interruptions (help, cancel, restart) → the active
-flow's step → flow entry intents → small talk (greetings, thanks, goodbyes, "ok") → FAQ → honest
-fallback ("outside what I cover" for plainly other subjects, else "ask your Maths Hub").
+flow's step → flow entry intents → small talk (greetings, thanks, goodbyes, "ok") → FAQ (a comparison
+of programmes side by side, or each part of a two-part question, or one answer; follow-ups read
+against the last answer's programme and topic) → honest fallback ("outside what I cover" for plainly
+other subjects, else "ask your Maths Hub").
 """
 
 from __future__ import annotations

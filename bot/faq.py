@@ -12,6 +12,11 @@ views judge whether the question is in scope at all, the classifier which entry 
 weighs a word by how consistently an entry's phrasings use it rather than by one chance occurrence.
 Last, structure nudges the score: the programme the question names (or the one discussed last, for
 follow-ups) and topic cue words. Thresholds on the result decide answer / "did you mean" / refuse.
+
+Follow-ups (`DialogueContext`: the last answer's programme, topic and entry): a message naming only a
+programme ("and the specialist one?") asks the last topic about it, answered from that programme's
+entries on the topic; one whose "it" points back keeps to the last programme's entries; in any
+follow-up a topic cue counts for more, as it is most of what a short message says.
 """
 
 from __future__ import annotations
