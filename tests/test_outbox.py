@@ -4,15 +4,12 @@ once, crashed workers, retries and dead letters. Time is injected, so backoff an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import hmac
 import json
 import os
 import random
-import signal
-import sys
 from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -42,6 +39,7 @@ from bot.settings import HubRoute, Settings
 from bot.store.sql import SqlStore
 from bot.store.tickets import DeliveryTarget, NewTicket, TicketStore, find_reference
 from knowledge.loader import Knowledge, load_knowledge
+from tests.child_server import Server
 from tests.conftest import T0
 from tests.enquiry_fixtures import SUSSEX_EMAIL, make_enquiry_knowledge_dir
 from tests.local_smtp import LocalSmtp, free_port
@@ -512,45 +510,6 @@ async def test_web_enquiry_email_arrives_at_the_hub(tmp_path: Path, enquiry_dir:
 
 
 # -- a killed server -------------------------------------------------------------------------------
-
-
-class Server:
-    """`python -m bot serve` in a child process, configured only through the environment."""
-
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.env, self.cwd = env, cwd
-        self.process: asyncio.subprocess.Process | None = None
-        self.url = f"http://127.0.0.1:{env['PORT']}"
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "serve",
-            env=self.env,
-            cwd=self.cwd,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        async with aiohttp.ClientSession() as session:
-            for _ in range(400):
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with session.get(self.url + "/healthz") as response:
-                        if response.status == 200:
-                            return
-                await asyncio.sleep(0.05)
-        raise AssertionError("the server did not start")
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            await asyncio.wait_for(self.process.wait(), 20)
 
 
 async def test_sigkill_after_confirm_then_restart_delivers_exactly_once(

@@ -5,58 +5,19 @@ every one of them, once."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import copy
 import json
 import os
-import signal
-import sys
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 
 from tests.adapters.slack.mock_slack import BOT_TOKEN, SIGNING_SECRET, MockSlack, load, signed_headers
+from tests.child_server import Server
 from tests.local_smtp import free_port
 
 QUESTIONS = 20
-
-
-class Server:
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.env, self.cwd = env, cwd
-        self.url = f"http://127.0.0.1:{env['PORT']}"
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "serve",
-            env=self.env,
-            cwd=self.cwd,
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
-        )
-        async with aiohttp.ClientSession() as session:
-            for _ in range(600):
-                with contextlib.suppress(aiohttp.ClientError):
-                    async with session.get(self.url + "/healthz") as response:
-                        if response.status == 200:
-                            return
-                await asyncio.sleep(0.05)
-        raise AssertionError("the server did not start")
-
-    async def kill(self) -> None:
-        assert self.process is not None
-        self.process.send_signal(signal.SIGKILL)
-        await self.process.wait()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            await asyncio.wait_for(self.process.wait(), 30)
 
 
 def direct_message(n: int) -> dict[str, Any]:
