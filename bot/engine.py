@@ -93,7 +93,10 @@ class Engine:
             name: frozenset(norm(p) for p in phrases) for name, phrases in knowledge.lexicon.intents.items()
         }
         small_talk = SmallTalkReader(knowledge.lexicon)
-        patterns = IntentPatterns(knowledge.lexicon.intent_patterns)
+        patterns = (
+            IntentPatterns(knowledge.lexicon.intent_patterns),
+            IntentPatterns(knowledge.lexicon.answer_first_patterns),
+        )
         composer = Composer(knowledge.lexicon)
         for programme_id in knowledge.programmes:  # comparisons read these: found now, not mid-message
             for topic, wording in composer.aspects.items():
@@ -226,7 +229,12 @@ class Engine:
             return
 
         if intent is None:
-            intent = patterns.intent_of(turn.normalised)
+            intent = patterns[0].intent_of(turn.normalised)
+        if intent is None:
+            intent = patterns[1].intent_of(turn.normalised)
+            if intent is not None and self._faq_answers_topic(turn, intent):
+                self._answer_question(turn)  # "how do I get in touch?": the answer, the enquiry a tap away
+                return
         if intent == "contact":
             await self._start_intent(turn, intent, self._contact_seed(turn))
             return
@@ -249,6 +257,11 @@ class Engine:
                 turn.replies.append(Reply(reply.get(chat, texts.acknowledged)))
             return
         self._answer_question(turn)
+
+    def _faq_answers_topic(self, turn: _Turn, topic: str) -> bool:
+        """Is the FAQ sure of an answer to this message, from an entry on `topic`?"""
+        result = self.matcher.match(turn.text, context_programme=turn.state.last_programme)
+        return result.outcome == "answer" and result.best is not None and result.best.entry.topic == topic
 
     def _contact_seed(self, turn: _Turn) -> dict[str, str]:
         """What a typed "put me in touch" carries into the enquiry: a programme it names, and the

@@ -187,14 +187,27 @@ class Lexicon(Frozen):
         description="Word patterns with gaps for the same intents (bot/intents.py), keyed by intent name",
     )
 
+    answer_first_patterns: dict[str, tuple[str, ...]] = Field(
+        default_factory=dict,
+        description=(
+            "Ways of asking for an intent that an FAQ answer on the topic of the same name may serve "
+            '("how do I get in touch with my hub?"): answered when the matcher is sure, with the flow one '
+            "tap away; otherwise they start the intent like intent_patterns"
+        ),
+    )
+
     @model_validator(mode="after")
     def _patterns_name_known_intents(self) -> Lexicon:
-        unknown = sorted(set(self.intent_patterns) - set(self.intents))
-        if unknown:
-            raise ValueError(f"intent_patterns: unknown intent(s) {unknown}; known: {sorted(self.intents)}")
-        for name, patterns in self.intent_patterns.items():
-            for pattern in patterns:
-                words = [w for w in pattern.split() if w != "…"]
-                if not words or any(not part for w in words for part in w.split("|")):
-                    raise ValueError(f"intent_patterns.{name}: {pattern!r} has an empty word or alternative")
+        for field, table in (
+            ("intent_patterns", self.intent_patterns),
+            ("answer_first_patterns", self.answer_first_patterns),
+        ):
+            unknown = sorted(set(table) - set(self.intents))
+            if unknown:
+                raise ValueError(f"{field}: unknown intent(s) {unknown}; known: {sorted(self.intents)}")
+            for name, patterns in table.items():
+                for pattern in patterns:
+                    words = [w for w in pattern.split() if w != "…"]
+                    if not words or any(not part for w in words for part in w.split("|")):
+                        raise ValueError(f"{field}.{name}: {pattern!r} has an empty word or alternative")
         return self

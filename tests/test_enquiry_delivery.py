@@ -187,9 +187,6 @@ async def services(tmp_path: Path, enquiry_dir: Path, clock: ManualClock) -> Asy
         "I want to make an LLME enquiry",
         "can someone from the hub contact me?",
         "please pass my question on",
-        "I'd like to discuss the specialist programme with your team",
-        "how do I get in touch with my local maths hub",
-        "I'd like to talk to someone at my maths hub",
         "pls pass my qustion on",
         "can sum1 from the hub contct me",
         "could you put me in touch with my hub please",
@@ -199,6 +196,30 @@ async def test_asking_to_be_put_in_touch_starts_the_enquiry(services: Services, 
     chat = Conversation(services.engine)
     await chat.say(message)
     assert "flow:enquiry:consent:yes" in chat.choice_values(), chat.text()
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "I'd like to discuss the specialist programme with your team",
+        "how do I get in touch with my local maths hub",
+        "I'd like to talk to someone at my maths hub",
+        "is there an enquiry form?",
+    ],
+)
+async def test_asking_how_to_reach_a_hub_starts_the_enquiry_or_answers_with_it_one_tap_away(
+    services: Services, message: str
+) -> None:
+    chat = Conversation(services.engine)
+    await chat.say(message)
+    if "flow:enquiry:consent:yes" in chat.choice_values():
+        return  # the FAQ was not sure: straight into the enquiry
+    answered = chat.answered()
+    assert answered is not None, chat.text()
+    assert services.engine.knowledge.faq_by_id[answered].topic == "contact"
+    assert "menu:contact" in chat.choice_values()
+    await chat.press("menu:contact")
+    assert "flow:enquiry:consent:yes" in chat.choice_values()
 
 
 @pytest.mark.parametrize("message", ["what does LLME stand for?", "is the work group free?", "hello"])
@@ -228,7 +249,7 @@ async def test_a_request_that_says_what_it_is_about_carries_itself_and_its_progr
     services: Services,
 ) -> None:
     chat = Conversation(services.engine)
-    message = "I'd like to discuss the specialist programme with your team"
+    message = "could someone from the hub contact me about the specialist programme and our timetable"
     await chat.say(message)
     draft = await saved_draft(services, chat)
     assert draft["suggested_question"] == message
