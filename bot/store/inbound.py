@@ -27,6 +27,7 @@ from sqlalchemy import and_, bindparam, delete, func, insert, or_, select, updat
 
 from bot.store.leases import claim_due
 from bot.store.schema import InboundEventRow
+from bot.store.tickets import _rowcount
 
 if TYPE_CHECKING:
     from bot.clock import Clock
@@ -159,7 +160,7 @@ class InboundQueue:
             result = await session.execute(
                 delete(row).where(row.id == event.id, row.claim_token == event.claim_token)
             )
-        return int(getattr(result, "rowcount", 0) or 0) == 1
+        return _rowcount(result) == 1
 
     async def release(self, event: InboundEvent, error: str) -> bool:
         """Give the event back after a failure: it is retried (by any worker) straight away."""
@@ -177,7 +178,7 @@ class InboundQueue:
                 .values(**values, updated_at=self.clock.now())
                 .execution_options(synchronize_session=False)
             )
-        return int(getattr(result, "rowcount", 0) or 0) == 1
+        return _rowcount(result) == 1
 
     async def waiting(self) -> int:
         row = InboundEventRow

@@ -52,7 +52,7 @@ from bot.store.schema import (
     TranscriptRow,
     UnansweredRow,
 )
-from bot.store.tickets import SqlTicketSink, _utc
+from bot.store.tickets import SqlTicketSink, _rowcount, _utc
 
 if TYPE_CHECKING:
     from bot.settings import Settings
@@ -375,7 +375,7 @@ class SqlStore:
         }
         stmt = self._insert(SuggestionRow).values(id=review.id, **values)
         stmt = stmt.on_conflict_do_update(index_elements=["id"], set_=values)
-        async with self._sessions() as session, session.begin():
+        async with self.writing() as session:
             await session.execute(stmt)
 
     async def add_transcript(self, key: ConversationKey, entries: list[TranscriptEntry]) -> None:
@@ -412,7 +412,7 @@ class SqlStore:
         person = user_key(user_ref)
         platform_user = user_ref.rsplit(":", 1)[-1]
         gone = 0
-        async with self._sessions() as session, session.begin():
+        async with self.writing() as session:
             statements = [
                 delete(ConversationRow).where(ConversationRow.user_ref == user_ref),
                 delete(TranscriptRow).where(TranscriptRow.user_ref == user_ref),
@@ -430,17 +430,17 @@ class SqlStore:
                 )
             for statement in statements:
                 result = await session.execute(statement)
-                gone += int(getattr(result, "rowcount", 0) or 0)
+                gone += _rowcount(result)
         return gone
 
     async def purge_learning(self, age: dt.timedelta) -> int:
         """Delete unanswered questions, feedback and picks older than `age` (data minimisation)."""
         cutoff = self.clock.now() - age
         gone = 0
-        async with self._sessions() as session, session.begin():
+        async with self.writing() as session:
             for row in _RECORD_TABLES.values():
                 result = await session.execute(delete(row).where(row.created_at < cutoff))
-                gone += int(getattr(result, "rowcount", 0) or 0)
+                gone += _rowcount(result)
         if gone:
             log.info("learning_records_purged", extra={"count": gone})
         return gone
@@ -449,15 +449,15 @@ class SqlStore:
         """Delete web transcript messages older than `age`: a reload restores recent conversations
         only, and what people typed (names, emails in an enquiry) is not kept for ever."""
         cutoff = self.clock.now() - age
-        async with self._sessions() as session, session.begin():
+        async with self.writing() as session:
             result = await session.execute(delete(TranscriptRow).where(TranscriptRow.created_at < cutoff))
-        gone = int(getattr(result, "rowcount", 0) or 0)
+        gone = _rowcount(result)
         if gone:
             log.info("transcripts_purged", extra={"count": gone})
         return gone
 
     async def claim_event(self, source: str, event_id: str) -> bool:
-        async with self._sessions() as session, session.begin():
+        async with self.writing() as session:
             return await self.claim_event_in(session, source, event_id)
 
     async def claim_event_in(
@@ -471,7 +471,7 @@ class SqlStore:
             .on_conflict_do_nothing(index_elements=["source", "event_id"])
         )
         result = await session.execute(stmt)
-        return int(getattr(result, "rowcount", 0) or 0) == 1
+        return _rowcount(result) == 1
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:

@@ -330,7 +330,7 @@ class TicketStore:
             "updated_at": now,
         }
         order = (OutboxJobRow.next_attempt_at, OutboxJobRow.id)
-        async with self._store.session() as session, session.begin():
+        async with self._store.writing() as session:
             await claim_due(session, self._store.dialect, OutboxJobRow, _due(now), order, limit, claim)
             rows = (
                 await session.execute(
@@ -360,7 +360,7 @@ class TicketStore:
 
     async def _release(self, job: Job, now: dt.datetime, **values: Any) -> bool:
         """Give up a claim with the outcome in `values`, only if this worker still holds it."""
-        async with self._store.session() as session, session.begin():
+        async with self._store.writing() as session:
             result = await session.execute(
                 update(OutboxJobRow)
                 .where(OutboxJobRow.id == job.id, OutboxJobRow.claim_token == job.claim_token)
@@ -403,7 +403,7 @@ class TicketStore:
         Returns how many jobs were queued, or None when there is no such ticket.
         """
         now = self.clock.now()
-        async with self._store.session() as session, session.begin():
+        async with self._store.writing() as session:
             row = (
                 await session.execute(select(TicketRow).where(TicketRow.reference == reference))
             ).scalar_one_or_none()
@@ -454,7 +454,7 @@ class TicketStore:
         copy is outside this system: the hub erases it on request.
         """
         now = self.clock.now()
-        async with self._store.session() as session, session.begin():
+        async with self._store.writing() as session:
             rows = (
                 (await session.execute(select(TicketRow).where(TicketRow.owner_ref == owner_ref)))
                 .scalars()
@@ -490,7 +490,7 @@ class TicketStore:
     async def purge(self, age: dt.timedelta) -> int:
         """Delete delivered tickets delivered more than `age` ago (failed ones stay for operators)."""
         older_than = self.clock.now() - age
-        async with self._store.session() as session, session.begin():
+        async with self._store.writing() as session:
             ids = (
                 (
                     await session.execute(
