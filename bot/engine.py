@@ -232,9 +232,14 @@ class Engine:
             intent = patterns[0].intent_of(turn.normalised)
         if intent is None:
             intent = patterns[1].intent_of(turn.normalised)
-            if intent is not None and self._faq_answers_topic(turn, intent):
-                self._answer_question(turn)  # "how do I get in touch?": the answer, the enquiry a tap away
-                return
+            if intent is not None:
+                # "How do I get in touch?": the FAQ's answer on that topic when it is sure (it offers
+                # the enquiry one tap away); otherwise the intent starts.
+                result = self._match(turn)
+                best = result.best if result.outcome == "answer" else None
+                if best is not None and best.entry.topic == intent:
+                    self._answer_question(turn, result)
+                    return
         if intent == "contact":
             await self._start_intent(turn, intent, self._contact_seed(turn))
             return
@@ -257,11 +262,6 @@ class Engine:
                 turn.replies.append(Reply(reply.get(chat, texts.acknowledged)))
             return
         self._answer_question(turn)
-
-    def _faq_answers_topic(self, turn: _Turn, topic: str) -> bool:
-        """Is the FAQ sure of an answer to this message, from an entry on `topic`?"""
-        result = self.matcher.match(turn.text, context_programme=turn.state.last_programme)
-        return result.outcome == "answer" and result.best is not None and result.best.entry.topic == topic
 
     def _contact_seed(self, turn: _Turn) -> dict[str, str]:
         """What a typed "put me in touch" carries into the enquiry: a programme it names, and the
@@ -408,8 +408,12 @@ class Engine:
             entry=self.knowledge.faq_by_id.get(state.last_faq or ""),
         )
 
-    def _answer_question(self, turn: _Turn) -> None:
-        result = self.matcher.match(turn.text, context=self._dialogue_context(turn))
+    def _match(self, turn: _Turn) -> MatchResult:
+        return self.matcher.match(turn.text, context=self._dialogue_context(turn))
+
+    def _answer_question(self, turn: _Turn, result: MatchResult | None = None) -> None:
+        """Answer from the FAQ; `result` when the message has been matched already."""
+        result = result or self._match(turn)
         turn.state.last_question = turn.text
         if self._compare(turn, result) or self._answer_parts(turn, result):
             return
